@@ -1,0 +1,238 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Frame counters and latency statistics of one camera, summarised as a diagnostic status.
+
+Pure Python/numpy, no ROS: the node records events from its threads and turns each
+:class:`Report` into a ``diagnostic_msgs/DiagnosticStatus``. Levels use the DiagnosticStatus
+values (:data:`OK`, :data:`WARN`, :data:`ERROR`).
+"""
+
+from collections import deque
+from dataclasses import dataclass, field
+import threading
+from typing import Deque, Dict, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+OK = 0
+WARN = 1
+ERROR = 2
+
+#: Timed stages, in pipeline order. ``end_to_end`` runs from the input stamp to publish.
+STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
+
+#: Fraction of the frames offered to the worker that may be dropped before WARN.
+DROP_WARN_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class EngineSummary:
+    """What the diagnostics say about the loaded model, from the engine's info."""
+
+    model: str
+    runtime: str
+    delegate: str
+    fell_back: bool = False
+    fallback_reason: str = ''
+    input_size: Tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One diagnostic status: level, human message and ordered key/value pairs."""
+
+    level: int
+    message: str
+    values: List[Tuple[str, str]] = field(default_factory=list)
+
+
+class FrameStats:
+    """
+    Thread-safe frame counters and rolling latency windows of one camera.
+
+    Counters are cumulative since construction; rates, drop ratios and failures are judged
+    over the period since the previous :meth:`report`.
+    """
+
+    def __init__(self, window: int = 256, now: float = 0.0) -> None:
+        """
+        Create empty statistics.
+
+        :param window: How many recent frames the latency percentiles cover.
+        :param now: Monotonic time in seconds at which the first period starts.
+        """
+        if window < 1:
+            raise ValueError(f'window must be at least 1 frame, got {window}')
+        self._lock = threading.Lock()
+        self._latency: Dict[str, Deque[float]] = {s: deque(maxlen=window) for s in STAGES}
+        self.received = 0
+        self.processed = 0
+        self.dropped = 0
+        self.throttled = 0
+        self.rejected = 0
+        self.failed = 0
+        self.last_reject_reason = ''
+        self.last_failure_reason = ''
+        self._period_start = now
+        self._period_base = (0, 0, 0, 0, 0, 0)
+
+    def on_received(self) -> None:
+        """Count a frame that arrived from the camera."""
+        with self._lock:
+            self.received += 1
+
+    def on_throttled(self) -> None:
+        """Count a frame skipped on purpose to honour the rate limit."""
+        with self._lock:
+            self.throttled += 1
+
+    def on_dropped(self) -> None:
+        """Count a waiting frame replaced by a newer one before the worker took it."""
+        with self._lock:
+            self.dropped += 1
+
+    def on_rejected(self, reason: str) -> None:
+        """
+        Count a malformed frame.
+
+        :param reason: Why it was rejected, shown in the diagnostics.
+        """
+        with self._lock:
+            self.rejected += 1
+            self.last_reject_reason = reason
+
+    def on_failed(self, reason: str) -> None:
+        """
+        Count a frame whose inference or publishing raised.
+
+        :param reason: The error, shown in the diagnostics.
+        """
+        with self._lock:
+            self.failed += 1
+            self.last_failure_reason = reason
+
+    def on_processed(self, stage_ms: Mapping[str, float]) -> None:
+        """
+        Count a frame processed and published, with its stage latencies.
+
+        :param stage_ms: Milliseconds per stage; stages from :data:`STAGES` that are absent
+            (e.g. ``end_to_end`` for an unstamped frame) are not recorded.
+        """
+        with self._lock:
+            self.processed += 1
+            for stage, ms in stage_ms.items():
+                window = self._latency.get(stage)
+                if window is not None:
+                    window.append(float(ms))
+
+    def percentiles(self, stage: str) -> Optional[Tuple[float, float, float]]:
+        """
+        Return the p50, p95 and maximum latency of a stage over the window.
+
+        :param stage: One of :data:`STAGES`.
+        :return: ``(p50, p95, max)`` in ms, or None before any sample.
+        """
+        with self._lock:
+            samples = np.fromiter(self._latency[stage], dtype=np.float64)
+        if samples.size == 0:
+            return None
+        p50, p95 = np.percentile(samples, (50, 95))
+        return float(p50), float(p95), float(samples.max())
+
+    def report(self, now: float, engine: EngineSummary, latency_warn_ms: float) -> Report:
+        """
+        Summarise the statistics and start a new period.
+
+        :param now: Monotonic time in seconds.
+        :param engine: The loaded model, runtime and delegate.
+        :param latency_warn_ms: End-to-end (or, for unstamped frames, processing) latency
+            p95 above which the level is WARN; 0 disables the check.
+        :return: The level, a message saying why, and the diagnostic key/values.
+        """
+        with self._lock:
+            counts = (self.received, self.processed, self.dropped, self.throttled,
+                      self.rejected, self.failed)
+            base = self._period_base
+            elapsed = now - self._period_start
+            self._period_base = counts
+            self._period_start = now
+            reject_reason = self.last_reject_reason
+            failure_reason = self.last_failure_reason
+        received, processed, dropped, throttled, rejected, failed = (
+            c - b for c, b in zip(counts, base))
+        fps = processed / elapsed if elapsed > 0 else 0.0
+        stats = {stage: self.percentiles(stage) for stage in STAGES}
+
+        values = [
+            ('model', engine.model),
+            ('runtime', engine.runtime),
+            ('delegate', engine.delegate),
+            ('delegate_fell_back', str(engine.fell_back)),
+            ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
+            ('frames_received', str(counts[0])),
+            ('frames_processed', str(counts[1])),
+            ('frames_dropped', str(counts[2])),
+            ('frames_throttled', str(counts[3])),
+            ('frames_rejected', str(counts[4])),
+            ('frames_failed', str(counts[5])),
+            ('fps', f'{fps:.2f}'),
+        ]
+        for stage in STAGES:
+            p = stats[stage]
+            for suffix, index in (('p50', 0), ('p95', 1), ('max', 2)):
+                values.append((f'{stage}_ms_{suffix}', f'{p[index]:.1f}' if p else 'n/a'))
+        if engine.fell_back:
+            values.append(('fallback_reason', engine.fallback_reason))
+        if reject_reason:
+            values.append(('last_reject_reason', reject_reason))
+        if failure_reason:
+            values.append(('last_failure_reason', failure_reason))
+
+        level = OK
+        reasons = []
+        if failed:
+            level = ERROR
+            reasons.append(f'inference failed on {failed} frame(s): {failure_reason}')
+        if engine.fell_back:
+            level = max(level, WARN)
+            reasons.append(f'delegate fell back to {engine.delegate}: {engine.fallback_reason}')
+        latency = stats['end_to_end'] or _processing_latency(stats)
+        if latency_warn_ms > 0 and latency is not None and latency[1] > latency_warn_ms:
+            level = max(level, WARN)
+            reasons.append(
+                f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
+        offered = received - throttled - rejected
+        if offered > 0 and dropped > DROP_WARN_RATIO * offered:
+            level = max(level, WARN)
+            reasons.append(
+                f'{100.0 * dropped / offered:.0f}% of frames dropped: the camera is faster '
+                f'than inference ({fps:.1f} fps); lower the camera rate or set max_rate')
+        if rejected:
+            level = max(level, WARN)
+            reasons.append(f'{rejected} malformed frame(s) rejected: {reject_reason}')
+        if not reasons:
+            reasons.append(f'{fps:.1f} fps' if received else 'no images received')
+        return Report(level, '; '.join(reasons), values)
+
+
+def _processing_latency(
+        stats: Mapping[str, Optional[Tuple[float, float, float]]]
+) -> Optional[Tuple[float, float, float]]:
+    """Sum the per-stage percentiles of the processing stages (an upper-bound estimate)."""
+    parts = [stats[s] for s in STAGES[:-1] if stats[s] is not None]
+    if not parts:
+        return None
+    return tuple(sum(p[i] for p in parts) for i in range(3))

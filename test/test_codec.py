@@ -1,0 +1,203 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of deeplab_ros.codec against OpenCV conversions, and of every malformed case."""
+
+import array
+import pathlib
+
+import cv2
+from deeplab_ros.codec import decode_compressed, decode_raw, DecodeError, RAW_ENCODINGS
+import numpy as np
+import pytest
+
+IMAGES = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'assets' / 'images'
+
+
+@pytest.fixture(scope='module')
+def rgb() -> np.ndarray:
+    """Return bird.bmp as RGB (512x343: odd height, even width)."""
+    bgr = cv2.imread(str(IMAGES / 'bird.bmp'), cv2.IMREAD_COLOR)
+    assert bgr is not None, f'missing test asset {IMAGES / "bird.bmp"}'
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _uyvy(rgb: np.ndarray, yuy2: bool) -> np.ndarray:
+    """Pack RGB into 4:2:2 (UYVY or YUY2) bytes the way a camera does."""
+    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV)
+    y = yuv[:, :, 0]
+    u = yuv[:, 0::2, 1]
+    v = yuv[:, 0::2, 2]
+    packed = np.empty((rgb.shape[0], rgb.shape[1] * 2), np.uint8)
+    if yuy2:
+        packed[:, 0::2] = y
+        packed[:, 1::4] = u
+        packed[:, 3::4] = v
+    else:
+        packed[:, 1::2] = y
+        packed[:, 0::4] = u
+        packed[:, 2::4] = v
+    return packed
+
+
+def _encode(rgb: np.ndarray, encoding: str) -> np.ndarray:
+    """Return the raw pixel rows of rgb in the given encoding (height x row bytes)."""
+    h, w = rgb.shape[:2]
+    if encoding == 'rgb8':
+        out = rgb
+    elif encoding == 'bgr8':
+        out = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    elif encoding == 'rgba8':
+        out = cv2.cvtColor(rgb, cv2.COLOR_RGB2RGBA)
+    elif encoding == 'bgra8':
+        out = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGRA)
+    elif encoding == 'mono8':
+        out = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    elif encoding in ('yuv422', 'uyvy'):
+        out = _uyvy(rgb, yuy2=False)
+    else:
+        out = _uyvy(rgb, yuy2=True)
+    return np.ascontiguousarray(out).reshape(h, -1)
+
+
+def _expected(rows: np.ndarray, encoding: str, w: int) -> np.ndarray:
+    """Convert raw rows to RGB with the plain OpenCV call for that encoding."""
+    h = rows.shape[0]
+    table = {
+        'rgb8': None,
+        'bgr8': cv2.COLOR_BGR2RGB,
+        'rgba8': cv2.COLOR_RGBA2RGB,
+        'bgra8': cv2.COLOR_BGRA2RGB,
+        'mono8': cv2.COLOR_GRAY2RGB,
+        'yuv422': cv2.COLOR_YUV2RGB_UYVY,
+        'uyvy': cv2.COLOR_YUV2RGB_UYVY,
+        'yuv422_yuy2': cv2.COLOR_YUV2RGB_YUY2,
+        'yuyv': cv2.COLOR_YUV2RGB_YUY2,
+    }
+    code = table[encoding]
+    if code is None:
+        return rows.reshape(h, w, 3)
+    channels = rows.shape[1] // w
+    src = rows.reshape(h, w) if channels == 1 else rows.reshape(h, w, channels)
+    return cv2.cvtColor(np.ascontiguousarray(src), code)
+
+
+@pytest.mark.parametrize('encoding', RAW_ENCODINGS)
+@pytest.mark.parametrize('padding', [0, 7])
+def test_raw_encodings_match_opencv(rgb, encoding, padding):
+    rows = _encode(rgb, encoding)
+    h, row_bytes = rows.shape
+    w = rgb.shape[1]
+    step = row_bytes + padding
+    padded = np.full((h, step), 0xAB, np.uint8)
+    padded[:, :row_bytes] = rows
+    data = array.array('B', padded.tobytes())  # what rclpy gives a callback
+    out = decode_raw(encoding, h, w, step, data)
+    assert out.shape == (h, w, 3)
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, _expected(rows, encoding, w))
+    if encoding in ('rgb8', 'bgr8'):
+        # Lossless encodings give back the original pixels.
+        np.testing.assert_array_equal(out, rgb)
+
+
+def test_rgb8_is_a_zero_copy_view(rgb):
+    data = np.ascontiguousarray(rgb).tobytes()
+    out = decode_raw('rgb8', rgb.shape[0], rgb.shape[1], rgb.shape[1] * 3, data)
+    assert not out.flags['OWNDATA']
+    assert np.shares_memory(out, np.frombuffer(data, np.uint8))
+
+
+def test_extra_trailing_bytes_are_ignored(rgb):
+    h, w = rgb.shape[:2]
+    data = rgb.tobytes() + b'\x00' * 10
+    np.testing.assert_array_equal(decode_raw('rgb8', h, w, w * 3, data), rgb)
+
+
+@pytest.mark.parametrize('encoding, height, width, step, size, match', [
+    ('rgb16', 4, 4, 24, 96, "unsupported encoding 'rgb16'"),
+    ('32FC1', 4, 4, 16, 64, 'unsupported encoding'),
+    ('', 4, 4, 12, 48, "unsupported encoding ''"),
+    ('rgb8', 0, 4, 12, 0, 'empty image'),
+    ('rgb8', 4, 0, 0, 0, 'empty image'),
+    ('rgb8', 4, 4, 11, 48, 'step 11 is smaller'),
+    ('bgra8', 4, 4, 12, 48, 'step 12 is smaller'),
+    ('rgb8', 4, 4, 12, 47, 'truncated data: 47 bytes'),
+    ('mono8', 4, 4, 4, 0, 'truncated data'),
+    ('yuv422', 4, 3, 6, 24, 'even width'),
+    ('yuv422_yuy2', 4, 5, 10, 40, 'even width'),
+])
+def test_malformed_raw_frames_raise(encoding, height, width, step, size, match):
+    with pytest.raises(DecodeError, match=match):
+        decode_raw(encoding, height, width, step, bytes(size))
+
+
+def test_decode_error_is_a_value_error():
+    with pytest.raises(ValueError):
+        decode_raw('rgb8', 1, 1, 3, b'')
+
+
+def test_jpeg_matches_opencv():
+    data = (IMAGES / 'cat_720p.jpg').read_bytes()
+    out = decode_compressed('jpeg', array.array('B', data))
+    expected = cv2.cvtColor(cv2.imread(str(IMAGES / 'cat_720p.jpg')), cv2.COLOR_BGR2RGB)
+    assert out.shape == (720, 1280, 3)
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize('image_format', ['png', 'rgb8; png compressed rgb8', ''])
+def test_png_is_lossless(rgb, image_format):
+    ok, png = cv2.imencode('.png', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    np.testing.assert_array_equal(decode_compressed(image_format, png.tobytes()), rgb)
+
+
+@pytest.mark.parametrize('image_format', ['jpeg', 'jpg', 'bgr8; jpeg compressed bgr8', ''])
+def test_jpeg_format_strings(rgb, image_format):
+    ok, jpg = cv2.imencode('.jpg', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    out = decode_compressed(image_format, jpg.tobytes())
+    assert out.shape == rgb.shape
+    assert np.abs(out.astype(int) - rgb).mean() < 6
+
+
+def test_grey_jpeg_becomes_rgb(rgb):
+    ok, jpg = cv2.imencode('.jpg', cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    assert ok
+    out = decode_compressed('jpeg', jpg.tobytes())
+    assert out.shape == rgb.shape
+    assert (out[:, :, 0] == out[:, :, 1]).all()
+
+
+def _corrupt_cases():
+    jpeg = (IMAGES / 'cat_720p.jpg').read_bytes()
+    ok, png = cv2.imencode('.png', np.zeros((16, 16, 3), np.uint8))
+    assert ok
+    png = png.tobytes()
+    return [
+        ('jpeg', b'', 'empty compressed image'),
+        ('jpeg', b'not an image at all', 'neither JPEG nor PNG'),
+        ('jpeg', jpeg[:len(jpeg) // 2], 'truncated JPEG'),
+        ('jpeg', jpeg[:2] + bytes(2000) + jpeg[2002:], 'corrupt jpeg'),
+        ('jpeg', jpeg[:400] + jpeg[-2:], 'corrupt jpeg'),
+        ('png', png[:len(png) // 2], 'corrupt png'),
+        ('png', jpeg, "format says 'png' but the data is jpeg"),
+        ('16UC1; compressedDepth png', png, 'depth images'),
+    ]
+
+
+@pytest.mark.parametrize('image_format, data, match', _corrupt_cases())
+def test_malformed_compressed_frames_raise(image_format, data, match):
+    with pytest.raises(DecodeError, match=match):
+        decode_compressed(image_format, data)
