@@ -1,0 +1,108 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""A loaded DeepLab model: what its tensors say about input, normalisation and output."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+
+from deeplab_ros.errors import ModelError
+from deeplab_ros.runtime import LoadedInterpreter
+
+
+@dataclass(frozen=True)
+class TensorFacts:
+    """Shape, type and quantization of the model's input and output, read from the tensors."""
+
+    input_size: Tuple[int, int]          # (width, height)
+    input_dtype: np.dtype                # uint8, int8 or float32
+    input_quantization: Tuple[float, int]
+    output_kind: str                     # 'ids' ([1,H,W] class ids) or 'scores' ([1,h,w,C])
+    output_size: Tuple[int, int]         # (width, height), may be smaller than the input
+    output_dtype: np.dtype
+    output_quantization: Tuple[float, int]
+    num_classes: int                     # C for score outputs, 0 when the model emits ids
+
+
+def read_tensor_facts(interpreter, name: str) -> TensorFacts:
+    """Describe a segmentation model from its interpreter, or raise ModelError saying why not."""
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    if len(inputs) != 1 or not outputs:
+        raise ModelError('%s has %d inputs and %d outputs; a segmentation model has one image '
+                         'input and a class-id or score output' % (name, len(inputs), len(outputs)))
+    inp, out = inputs[0], outputs[0]
+    in_shape, out_shape = tuple(inp['shape']), tuple(out['shape'])
+    in_dtype, out_dtype = np.dtype(inp['dtype']), np.dtype(out['dtype'])
+    if len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != 3 or in_dtype not in (
+            np.uint8, np.int8, np.float32):
+        raise ModelError('%s takes %s %s; expected one RGB image [1,H,W,3] of uint8, int8 or '
+                         'float32' % (name, in_dtype, list(in_shape)))
+    integer_output = np.issubdtype(out_dtype, np.integer)
+    if len(out_shape) == 3 or (len(out_shape) == 4 and out_shape[3] == 1 and integer_output
+                               and not out['quantization'][0]):
+        kind, classes = 'ids', 0
+        if not integer_output:
+            raise ModelError('%s outputs %s class ids; expected an integer type' % (
+                name, out_dtype))
+    elif len(out_shape) == 4 and out_shape[3] > 1:
+        kind, classes = 'scores', int(out_shape[3])
+    else:
+        raise ModelError('%s outputs %s %s; expected class ids [1,H,W] or scores [1,h,w,C]' % (
+            name, out_dtype, list(out_shape)))
+    return TensorFacts(
+        input_size=(int(in_shape[2]), int(in_shape[1])), input_dtype=in_dtype,
+        input_quantization=(float(inp['quantization'][0]), int(inp['quantization'][1])),
+        output_kind=kind, output_size=(int(out_shape[2]), int(out_shape[1])),
+        output_dtype=out_dtype,
+        output_quantization=(float(out['quantization'][0]), int(out['quantization'][1])),
+        num_classes=classes)
+
+
+class Model:
+    """An interpreter with its tensor facts; writes inputs and reads outputs in place.
+
+    Arrays from :meth:`input_view` and :meth:`output_view` point into the interpreter's
+    memory: drop them before the next :meth:`invoke`. Not thread-safe: one caller at a time.
+    """
+
+    def __init__(self, loaded: LoadedInterpreter, path: Path, name: str):
+        """Wrap an allocated interpreter loaded from ``path``."""
+        self.loaded = loaded
+        self.path = Path(path)
+        self.name = name
+        self.facts = read_tensor_facts(loaded.interpreter, self.path.name)
+        interpreter = loaded.interpreter
+        self._input = interpreter.tensor(interpreter.get_input_details()[0]['index'])
+        self._output = interpreter.tensor(interpreter.get_output_details()[0]['index'])
+
+    def input_view(self) -> np.ndarray:
+        """Return the input tensor as a writable [H, W, 3] array."""
+        return self._input()[0]
+
+    def output_view(self) -> np.ndarray:
+        """Return the output as [h, w] class ids or [h, w, C] scores, without copying."""
+        out = self._output()[0]
+        return out[..., 0] if out.ndim == 3 and self.facts.output_kind == 'ids' else out
+
+    def invoke(self) -> None:
+        """Run the model on what was written into the input."""
+        self.loaded.interpreter.invoke()
+
+    def close(self) -> None:
+        """Release the interpreter and its delegate."""
+        self._input = self._output = None
+        self.loaded.interpreter = None

@@ -1,0 +1,180 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The segmentation pipeline: fit, invoke, label map, and pictures of it, timed per stage."""
+
+from dataclasses import dataclass
+from pathlib import Path
+import time
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from deeplab_ros import registry
+from deeplab_ros.labels import LabelSet, resolve_labels
+from deeplab_ros.model import Model
+from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS, postprocess, target_size
+from deeplab_ros.preprocess import plan_fit, RESIZE_MODES, write_input
+from deeplab_ros.render import Renderer
+from deeplab_ros.runtime import load_interpreter
+
+DEFAULT_RESIZE_MODE = 'letterbox'
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What was loaded: for logs, diagnostics and the bench table."""
+
+    model_name: str
+    model_path: Path
+    runtime: str
+    delegate: str          # the delegate actually used
+    fell_back: bool
+    fallback_reason: str
+    num_threads: int
+    input_size: Tuple[int, int]
+    input_dtype: str
+    output_kind: str
+    num_classes: int
+    has_scores: bool
+
+
+@dataclass
+class Segmentation:
+    """One image's result."""
+
+    labels: np.ndarray                # HxW class ids (uint8, uint16 above 256 classes)
+    confidence: Optional[np.ndarray]  # HxW uint8 0..255 (score models, when asked)
+    scale: Tuple[float, float]        # label size / image size, for camera_info
+    timings: Dict[str, float]         # ms per stage: preprocess, inference, postprocess
+
+
+class Segmenter:
+    """A model with its labels and palette, turning RGB images into label maps.
+
+    Not thread-safe: one interpreter must not be invoked from two threads at once.
+    """
+
+    def __init__(self, model: Model, labels: LabelSet, resize_mode: str = DEFAULT_RESIZE_MODE,
+                 output_resolution: str = 'input'):
+        """Wrap a loaded model; see :meth:`open` to load one by name."""
+        if resize_mode not in RESIZE_MODES:
+            raise ValueError('resize_mode must be one of %s, not %r' % (
+                ', '.join(RESIZE_MODES), resize_mode))
+        if output_resolution not in OUTPUT_RESOLUTIONS:
+            raise ValueError('output_resolution must be one of %s, not %r' % (
+                ', '.join(OUTPUT_RESOLUTIONS), output_resolution))
+        self.model = model
+        self.labels = labels
+        self.renderer = Renderer(labels.palette)
+        self.resize_mode = resize_mode
+        self.output_resolution = output_resolution
+        facts, loaded = model.facts, model.loaded
+        self.info = EngineInfo(
+            model_name=model.name, model_path=model.path, runtime=loaded.runtime,
+            delegate=loaded.delegate, fell_back=loaded.fell_back,
+            fallback_reason=loaded.fallback_reason, num_threads=loaded.num_threads,
+            input_size=facts.input_size, input_dtype=str(facts.input_dtype),
+            output_kind=facts.output_kind, num_classes=len(labels.names),
+            has_scores=facts.output_kind == 'scores')
+
+    @classmethod
+    def open(cls, model: str, *, runtime: str = 'auto', delegate: str = 'cpu',
+             delegate_library: str = '',
+             delegate_options: Union[Sequence[str], Mapping, None] = (),
+             delegate_fallback: bool = False, num_threads: Optional[int] = None,
+             labels: str = '', palette: str = '', resize_mode: str = DEFAULT_RESIZE_MODE,
+             output_resolution: str = 'input') -> 'Segmenter':
+        """Load a registry model or a .tflite path with a runtime and delegate.
+
+        :raises deeplab_ros.errors.DeeplabError: with a message saying what to do.
+        """
+        path, asset = registry.resolve_model(model, delegate)
+        cpu_path = None
+        if asset is not None and asset.variants.get('cpu'):
+            cpu_path = registry.fetch(asset.variants['cpu'])
+        auto_models = None
+        if delegate == 'auto' and asset is not None:
+            auto_models = {'vx': path, 'gpu': path}
+            if asset.variants.get('edgetpu'):
+                auto_models['edgetpu'] = registry.fetch(asset.variants['edgetpu'])
+        loaded = load_interpreter(path, runtime=runtime, delegate=delegate,
+                                  num_threads=num_threads, delegate_library=delegate_library,
+                                  delegate_options=delegate_options, fallback=delegate_fallback,
+                                  auto_models=auto_models, cpu_model_path=cpu_path)
+        if loaded.delegate == 'cpu' and cpu_path is not None:
+            path = cpu_path
+        elif loaded.delegate == 'edgetpu' and auto_models and 'edgetpu' in auto_models:
+            path = auto_models['edgetpu']
+        name = asset.name if asset is not None else Path(path).stem
+        loaded_model = Model(loaded, path, name)
+        classes = loaded_model.facts.num_classes or (asset.classes if asset else 0)
+        label_set = resolve_labels(
+            classes, labels, palette, default_labels=asset.labels if asset else '',
+            default_palette=asset.palette if asset else '', model_path=path)
+        return cls(loaded_model, label_set, resize_mode, output_resolution)
+
+    @property
+    def class_names(self) -> Tuple[str, ...]:
+        """Return the class names, index = class id."""
+        return self.labels.names
+
+    def segment(self, rgb: np.ndarray, confidence: bool = False) -> Segmentation:
+        """Segment an RGB uint8 image of any size.
+
+        :param confidence: also return the max class probability (score models only).
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError('expected an RGB uint8 image HxWx3, got %s %s' % (
+                rgb.dtype, rgb.shape))
+        height, width = rgb.shape[:2]
+        start = time.perf_counter()
+        fit = plan_fit((width, height), self.info.input_size, self.resize_mode)
+        write_input(rgb, fit, self.model.input_view())
+        fitted = time.perf_counter()
+        self.model.invoke()
+        invoked = time.perf_counter()
+        size = target_size(fit, self.output_resolution)
+        labels, conf = postprocess(self.model.output_view(), self.model.facts, fit, size,
+                                   self.info.num_classes, confidence)
+        done = time.perf_counter()
+        return Segmentation(
+            labels=labels, confidence=conf, scale=(size[0] / width, size[1] / height),
+            timings={'preprocess': (fitted - start) * 1e3, 'inference': (invoked - fitted) * 1e3,
+                     'postprocess': (done - invoked) * 1e3})
+
+    def warmup(self, runs: int = 1) -> None:
+        """Invoke the model ``runs`` times so that delegates compile and caches fill."""
+        for _ in range(max(0, runs)):
+            self.model.invoke()
+
+    def colorize(self, labels: np.ndarray) -> np.ndarray:
+        """Return the rgb8 colour mask of a label map."""
+        return self.renderer.colorize(labels)
+
+    def overlay(self, rgb: np.ndarray, color: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+        """Return the colour mask blended over the image."""
+        return self.renderer.overlay(rgb, color, alpha)
+
+    def class_ids(self, names: Sequence[str]) -> list:
+        """Return the ids of class names; ValueError lists the valid names for unknown ones."""
+        return self.labels.class_ids(names)
+
+    def class_mask(self, labels: np.ndarray, class_ids: Sequence[int]) -> np.ndarray:
+        """Return a mono8 0/255 mask of the given classes."""
+        return self.renderer.class_mask(labels, class_ids)
+
+    def close(self) -> None:
+        """Release the interpreter and delegate."""
+        self.model.close()

@@ -1,0 +1,52 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Pictures of a label map: colour mask, overlay on the camera image, binary class masks."""
+
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+
+class Renderer:
+    """Colour lookup tables built once per palette; every call is vectorised."""
+
+    def __init__(self, palette: np.ndarray):
+        """Prepare lookup tables for a (N >= 256, 3) uint8 palette."""
+        self.palette = np.ascontiguousarray(palette, dtype=np.uint8)
+        self._lut = self.palette[:256].reshape(256, 1, 3).copy()
+
+    def colorize(self, labels: np.ndarray) -> np.ndarray:
+        """Return the rgb8 colour mask of a class-id map."""
+        if labels.dtype == np.uint8:
+            return cv2.LUT(cv2.merge((labels, labels, labels)), self._lut)
+        return self.palette[labels]
+
+    @staticmethod
+    def overlay(rgb: np.ndarray, color: np.ndarray, alpha: float) -> np.ndarray:
+        """Blend the colour mask over the image: ``(1 - alpha) * rgb + alpha * color``."""
+        if rgb.shape != color.shape:
+            color = cv2.resize(color, (rgb.shape[1], rgb.shape[0]),
+                               interpolation=cv2.INTER_NEAREST)
+        return cv2.addWeighted(rgb, 1.0 - alpha, color, alpha, 0.0)
+
+    @staticmethod
+    def class_mask(labels: np.ndarray, class_ids: Sequence[int]) -> np.ndarray:
+        """Return a mono8 mask, 255 where the label is one of ``class_ids``, else 0."""
+        if labels.dtype == np.uint8:
+            lut = np.zeros(256, dtype=np.uint8)
+            lut[[i for i in class_ids if 0 <= i < 256]] = 255
+            return cv2.LUT(labels, lut)
+        return np.isin(labels, list(class_ids)).astype(np.uint8) * np.uint8(255)

@@ -1,0 +1,238 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""TensorFlow Lite runtimes and hardware delegates: the only place that imports LiteRT.
+
+A runtime is imported lazily: ``ai_edge_litert`` (LiteRT, the default), ``tflite_runtime``
+(what NXP BSPs and Coral ship) or ``tensorflow``. Delegates are loaded here and nowhere else.
+"""
+
+import ctypes
+from dataclasses import dataclass
+import importlib
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from deeplab_ros.errors import DelegateError, ModelError, RuntimeNotFoundError
+
+RUNTIMES = ('auto', 'ai_edge_litert', 'tflite_runtime', 'tensorflow')
+DELEGATES = ('auto', 'cpu', 'edgetpu', 'vx', 'ethosu', 'gpu', 'external')
+
+# Where each runtime keeps Interpreter and load_delegate, and how to install it.
+_RUNTIME_MODULES = {
+    'ai_edge_litert': ('ai_edge_litert.interpreter', 'pip install ai-edge-litert'),
+    'tflite_runtime': ('tflite_runtime.interpreter',
+                       'use the tflite_runtime of your board support package (NXP eIQ, Coral)'),
+    'tensorflow': ('tensorflow.lite', 'pip install tensorflow'),
+}
+
+
+@dataclass(frozen=True)
+class DelegateSpec:
+    """What a named delegate loads and what a user installs to get it."""
+
+    library: str
+    purpose: str
+    install: str
+
+
+DELEGATE_SPECS = {
+    'edgetpu': DelegateSpec(
+        'libedgetpu.so.1', 'the Coral Edge TPU (USB or PCIe)',
+        'install the Edge TPU runtime (apt package libedgetpu1-std from the Coral repository, '
+        'https://coral.ai/docs/accelerator/get-started/), plug the Edge TPU in, and make sure '
+        'no other process holds it'),
+    'vx': DelegateSpec(
+        '/usr/lib/libvx_delegate.so', 'the NXP i.MX 8M Plus NPU (VX delegate)',
+        'use an NXP i.MX Linux BSP image with eIQ, which ships tflite-vx-delegate as '
+        '/usr/lib/libvx_delegate.so, or set delegate_library to where yours is'),
+    'ethosu': DelegateSpec(
+        '/usr/lib/libethosu_delegate.so', 'the NXP i.MX 93 Ethos-U65 NPU',
+        'use an NXP i.MX 93 BSP image with eIQ (tflite-ethosu-delegate and the ethos-u '
+        'firmware), and a model compiled with Vela'),
+    'gpu': DelegateSpec(
+        'libtensorflowlite_gpu_delegate.so', 'a GPU through OpenCL/OpenGL ES',
+        'build the TensorFlow Lite GPU delegate '
+        '(//tensorflow/lite/delegates/gpu:libtensorflowlite_gpu_delegate.so), put it on '
+        'LD_LIBRARY_PATH or set delegate_library to its path'),
+}
+
+# Order in which delegate 'auto' tries accelerators before settling on the CPU.
+AUTO_ORDER = ('edgetpu', 'vx', 'ethosu', 'gpu')
+
+
+@dataclass
+class LoadedInterpreter:
+    """An allocated interpreter and how it was obtained."""
+
+    interpreter: Any
+    runtime: str
+    delegate: str
+    num_threads: int
+    fell_back: bool = False
+    fallback_reason: str = ''
+
+
+def parse_options(options: Union[Sequence[str], Mapping[str, Any], None]) -> dict:
+    """Turn ``['key=value', ...]`` (or a mapping) into a dict of delegate options."""
+    if not options:
+        return {}
+    if isinstance(options, Mapping):
+        return {str(k): str(v) for k, v in options.items()}
+    parsed = {}
+    for item in options:
+        key, sep, value = str(item).partition('=')
+        if not sep or not key.strip():
+            raise DelegateError('delegate option %r is not of the form key=value' % item)
+        parsed[key.strip()] = value.strip()
+    return parsed
+
+
+def import_runtime(name: str = 'auto') -> tuple:
+    """Import a runtime; return ``(name, Interpreter class, load_delegate function)``."""
+    if name not in RUNTIMES:
+        raise RuntimeNotFoundError('unknown runtime %r; choose one of %s' % (
+            name, ', '.join(RUNTIMES)))
+    names = [n for n in RUNTIMES[1:]] if name == 'auto' else [name]
+    failures = []
+    for candidate in names:
+        module_name, install = _RUNTIME_MODULES[candidate]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:  # also catches tflite_runtime's numpy 2 ABI error
+            failures.append('%s (%s: %s)' % (candidate, install, exc))
+            continue
+        if candidate == 'tensorflow':
+            return candidate, module.Interpreter, module.experimental.load_delegate
+        return candidate, module.Interpreter, module.load_delegate
+    hint = ''
+    if any('numpy' in f.lower() or 'multiarray' in f.lower() for f in failures):
+        hint = ('; tflite_runtime 2.14 and older are built against numpy 1: use LiteRT '
+                '(pip install ai-edge-litert) or pip install "numpy<2"')
+    raise RuntimeNotFoundError('no TensorFlow Lite runtime could be imported: %s%s' % (
+        '; '.join(failures), hint))
+
+
+def default_threads() -> int:
+    """Return the number of CPU cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _load_delegate(load_delegate: Callable, kind: str, library: str, options: dict) -> Any:
+    """Load one delegate library or raise DelegateError saying what to install."""
+    spec = DELEGATE_SPECS.get(kind)
+    try:
+        # Check first: load_delegate leaves a half-built object behind when this fails.
+        if not hasattr(ctypes.CDLL(library), 'tflite_plugin_create_delegate'):
+            raise OSError('%s is not a TensorFlow Lite delegate (no '
+                          'tflite_plugin_create_delegate symbol)' % library)
+        return load_delegate(library, options)
+    except (OSError, ValueError, RuntimeError) as exc:
+        what = 'for %s' % spec.purpose if spec else 'given as delegate_library'
+        todo = spec.install if spec else 'check the path and that its dependencies are installed'
+        raise DelegateError('cannot load the %s delegate library %s (%s): %s. To fix: %s' % (
+            kind, library, what, str(exc).strip() or type(exc).__name__, todo)) from exc
+
+
+def _make_interpreter(interpreter_cls: Callable, model_path: Path, delegates: list,
+                      num_threads: int) -> Any:
+    """Create and allocate an interpreter, translating runtime errors into ModelError."""
+    try:
+        interpreter = interpreter_cls(model_path=str(model_path),
+                                      experimental_delegates=delegates or None,
+                                      num_threads=num_threads)
+        interpreter.allocate_tensors()
+    except (RuntimeError, ValueError) as exc:
+        message = str(exc)
+        if 'edgetpu-custom-op' in message:
+            raise ModelError(
+                '%s is compiled for the Coral Edge TPU and runs only with delegate edgetpu '
+                '(library libedgetpu.so.1, %s); on a machine without an Edge TPU use the '
+                'model without the _edgetpu suffix' % (
+                    model_path.name, DELEGATE_SPECS['edgetpu'].install)) from exc
+        if 'ethos-u' in message.lower():
+            raise ModelError('%s is compiled with Vela for the Ethos-U NPU and runs only with '
+                             'delegate ethosu (%s)' % (
+                                 model_path.name, DELEGATE_SPECS['ethosu'].library)) from exc
+        raise ModelError('cannot load model %s: %s' % (model_path, message.strip())) from exc
+    return interpreter
+
+
+def load_interpreter(model_path: Path, runtime: str = 'auto', delegate: str = 'cpu',
+                     num_threads: Optional[int] = None, delegate_library: str = '',
+                     delegate_options: Union[Sequence[str], Mapping, None] = None,
+                     fallback: bool = False, auto_models: Optional[Mapping[str, Path]] = None,
+                     cpu_model_path: Optional[Path] = None) -> LoadedInterpreter:
+    """Load a model with a runtime and delegate.
+
+    :param delegate: one of :data:`DELEGATES`; 'auto' tries the accelerators in
+        :data:`AUTO_ORDER` and settles on the CPU, saying which it took; 'external' loads
+        ``delegate_library``.
+    :param delegate_library: overrides the library path of a named delegate.
+    :param fallback: when the delegate cannot load, run on the CPU and report it as a fallback.
+    :param cpu_model_path: the model to run when settling on the CPU (the plain variant of an
+        accelerator-compiled model); defaults to ``model_path``.
+    :param auto_models: for delegate 'auto', the model file to try with each accelerator
+        (accelerators not named are skipped); defaults to ``model_path`` for all of them.
+    :raises DelegateError, ModelError, RuntimeNotFoundError: with a message saying what to do.
+    """
+    if delegate not in DELEGATES:
+        raise DelegateError('unknown delegate %r; choose one of %s' % (
+            delegate, ', '.join(DELEGATES)))
+    if num_threads is not None and num_threads < 1:
+        raise DelegateError('num_threads must be at least 1 (got %d)' % num_threads)
+    threads = num_threads or default_threads()
+    options = parse_options(delegate_options)
+    runtime_name, interpreter_cls, load_delegate = import_runtime(runtime)
+    model_path = Path(model_path)
+    cpu_path = Path(cpu_model_path or model_path)
+
+    if delegate == 'cpu':
+        return LoadedInterpreter(_make_interpreter(interpreter_cls, model_path, [], threads),
+                                 runtime_name, 'cpu', threads)
+    if delegate == 'auto':
+        reasons = []
+        candidates = auto_models or {kind: model_path for kind in AUTO_ORDER}
+        for kind in (k for k in AUTO_ORDER if k in candidates):
+            try:
+                loaded = _load_delegate(load_delegate, kind, DELEGATE_SPECS[kind].library, {})
+                interpreter = _make_interpreter(interpreter_cls, Path(candidates[kind]),
+                                                [loaded], threads)
+            except (DelegateError, ModelError) as exc:
+                reasons.append('%s: %s' % (kind, str(exc).split('. To fix')[0]))
+                continue
+            return LoadedInterpreter(interpreter, runtime_name, kind, threads)
+        interpreter = _make_interpreter(interpreter_cls, cpu_path, [], threads)
+        return LoadedInterpreter(interpreter, runtime_name, 'cpu', threads,
+                                 fallback_reason='auto: no accelerator found (%s)' % (
+                                     '; '.join(reasons) or 'none tried'))
+    if delegate == 'external' and not delegate_library:
+        raise DelegateError('delegate external needs delegate_library, the path of a '
+                            'TensorFlow Lite delegate shared library')
+    library = delegate_library or DELEGATE_SPECS[delegate].library
+    try:
+        loaded = _load_delegate(load_delegate, delegate, library, options)
+        interpreter = _make_interpreter(interpreter_cls, model_path, [loaded], threads)
+    except (DelegateError, ModelError) as exc:
+        if not fallback:
+            raise
+        interpreter = _make_interpreter(interpreter_cls, cpu_path, [], threads)
+        return LoadedInterpreter(interpreter, runtime_name, 'cpu', threads, fell_back=True,
+                                 fallback_reason='%s delegate unavailable, fell back to cpu: %s'
+                                 % (delegate, exc))
+    return LoadedInterpreter(interpreter, runtime_name, delegate, threads)
