@@ -81,7 +81,7 @@ class FrameStats:
         self.received = 0
         self.processed = 0
         self.dropped = 0
-        self.throttled = 0
+        self.skipped = 0
         self.rejected = 0
         self.failed = 0
         self.last_reject_reason = ''
@@ -94,10 +94,10 @@ class FrameStats:
         with self._lock:
             self.received += 1
 
-    def on_throttled(self) -> None:
-        """Count a frame skipped on purpose to honour the rate limit."""
+    def on_skipped(self) -> None:
+        """Count a frame skipped on purpose: rate limit, or no output has subscribers."""
         with self._lock:
-            self.throttled += 1
+            self.skipped += 1
 
     def on_dropped(self) -> None:
         """Count a waiting frame replaced by a newer one before the worker took it."""
@@ -163,7 +163,7 @@ class FrameStats:
         :return: The level, a message saying why, and the diagnostic key/values.
         """
         with self._lock:
-            counts = (self.received, self.processed, self.dropped, self.throttled,
+            counts = (self.received, self.processed, self.dropped, self.skipped,
                       self.rejected, self.failed)
             base = self._period_base
             elapsed = now - self._period_start
@@ -171,7 +171,7 @@ class FrameStats:
             self._period_start = now
             reject_reason = self.last_reject_reason
             failure_reason = self.last_failure_reason
-        received, processed, dropped, throttled, rejected, failed = (
+        received, processed, dropped, skipped, rejected, failed = (
             c - b for c, b in zip(counts, base))
         fps = processed / elapsed if elapsed > 0 else 0.0
         stats = {stage: self.percentiles(stage) for stage in STAGES}
@@ -185,7 +185,7 @@ class FrameStats:
             ('frames_received', str(counts[0])),
             ('frames_processed', str(counts[1])),
             ('frames_dropped', str(counts[2])),
-            ('frames_throttled', str(counts[3])),
+            ('frames_skipped', str(counts[3])),
             ('frames_rejected', str(counts[4])),
             ('frames_failed', str(counts[5])),
             ('fps', f'{fps:.2f}'),
@@ -214,7 +214,7 @@ class FrameStats:
             level = max(level, WARN)
             reasons.append(
                 f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
-        offered = received - throttled - rejected
+        offered = received - skipped - rejected
         if offered > 0 and dropped > DROP_WARN_RATIO * offered:
             level = max(level, WARN)
             reasons.append(

@@ -123,12 +123,12 @@ def test_most_frames_dropped_warns():
     report = stats.report(1.0, ENGINE, 0.0)
     assert report.level == WARN
     assert '60% of frames dropped' in report.message
-    # Throttled frames were skipped on purpose and do not count as offered.
+    # Frames skipped on purpose (rate limit) and do not count as offered.
     stats = FrameStats(now=0.0)
     for _ in range(10):
         stats.on_received()
     for _ in range(8):
-        stats.on_throttled()
+        stats.on_skipped()
     stats.on_dropped()
     stats.on_processed({'inference': 1.0})
     assert stats.report(1.0, ENGINE, 0.0).level == OK
