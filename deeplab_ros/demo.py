@@ -1,0 +1,492 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``deeplab demo``: the segmentation node end to end on sample images, through real topics.
+
+Starts ``segmentation_node`` as its own process, plays the sample images on ``image`` from
+an in-process camera publisher, drives the node through its lifecycle services (configure,
+activate, then deactivate, cleanup, shutdown), writes PNGs of the input, labels, colour and
+overlay, and prints the node's own diagnostics (fps, latency per stage, drops).
+
+Isolation: unless ``ROS_DOMAIN_ID`` is set, the demo picks a random domain (60..99) and, unless
+``ROS_AUTOMATIC_DISCOVERY_RANGE`` is set, restricts discovery to this machine, so it neither
+disturbs nor hears a robot on the network. The Fast DDS large-data profile is applied to both
+processes unless ``FASTRTPS_DEFAULT_PROFILES_FILE`` is set.
+"""
+
+import argparse
+import os
+from pathlib import Path
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+NODE_NAME = 'deeplab'
+PROFILE_VARIABLE = 'FASTRTPS_DEFAULT_PROFILES_FILE'
+DEFAULT_IMAGES = ('cat_720p.jpg', 'bird.bmp')
+OUTPUTS = ('labels', 'color', 'overlay')
+STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
+
+
+class DemoError(Exception):
+    """A demo step failed; the message says which and why."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` options to ``parser``."""
+    parser.add_argument('--out', default='demo_out', type=Path,
+                        help='folder for the PNGs and node.log (default: demo_out)')
+    parser.add_argument('--model', default='deeplabv3_mnv2_dm05_pascal_quant',
+                        help='registry model name or .tflite path')
+    parser.add_argument('--delegate', default='cpu',
+                        help='delegate for the node (default: cpu)')
+    parser.add_argument('--threads', type=int, default=os.cpu_count() or 1,
+                        help='CPU threads for inference (default: the number of cores)')
+    parser.add_argument('--images', nargs='+', default=list(DEFAULT_IMAGES),
+                        help='registry image names or image files, played in turn '
+                             '(default: %(default)s)')
+    parser.add_argument('--rate', type=float, default=10.0,
+                        help='camera frame rate in Hz (default: 10)')
+    parser.add_argument('--duration', type=float, default=3.0,
+                        help='seconds each image is played while active (default: 3)')
+    parser.add_argument('--timeout', type=float, default=120.0,
+                        help='seconds allowed for the node to start and configure '
+                             '(model load and warm-up; default: 120)')
+    parser.add_argument('--domain-id', type=int, default=None,
+                        help='ROS domain for the demo (default: ROS_DOMAIN_ID if set, else '
+                             'a random one in 60..99)')
+
+
+def _profile_file() -> Optional[str]:
+    """Return the package's Fast DDS large-data profile, installed or in the source tree."""
+    candidates = []
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        candidates.append(Path(get_package_share_directory('deeplab_ros')) / 'config')
+    except Exception:  # noqa: B902 - not installed through ament: use the source tree.
+        pass
+    candidates.append(Path(__file__).resolve().parent.parent / 'config')
+    for folder in candidates:
+        path = folder / 'fastdds_large_data.xml'
+        if path.is_file():
+            return str(path)
+    return None
+
+
+def _setup_environment(domain_id: Optional[int]) -> Dict[str, str]:
+    """Set the demo's ROS environment in this process and return it for the node."""
+    if domain_id is not None:
+        os.environ['ROS_DOMAIN_ID'] = str(domain_id)
+    elif not os.environ.get('ROS_DOMAIN_ID'):
+        os.environ['ROS_DOMAIN_ID'] = str(random.randint(60, 99))
+    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    if not os.environ.get(PROFILE_VARIABLE):
+        profile = _profile_file()
+        if profile:
+            os.environ[PROFILE_VARIABLE] = profile
+    return dict(os.environ)
+
+
+def _load_images(names: List[str]) -> List[Tuple[str, np.ndarray]]:
+    """Fetch the images through the registry (or read files) as RGB arrays."""
+    from deeplab_ros.registry import fetch
+
+    images = []
+    for name in names:
+        path = Path(name)
+        if not path.is_file():
+            path = fetch(name)
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise DemoError(f'cannot read image {path}')
+        images.append((Path(name).stem, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+    return images
+
+
+def _node_command() -> List[str]:
+    """Return the command that starts segmentation_node with this interpreter."""
+    script = Path(sys.executable).with_name('segmentation_node')
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, '-m', 'deeplab_ros.node']
+
+
+def _image_to_array(msg) -> np.ndarray:
+    """View a sensor_msgs/Image (mono8, mono16, rgb8) as an array."""
+    channels = {'mono8': 1, 'mono16': 1, 'rgb8': 3, 'bgr8': 3}[msg.encoding]
+    dtype = np.uint16 if msg.encoding == 'mono16' else np.uint8
+    itemsize = np.dtype(dtype).itemsize
+    rows = np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.step)
+    pixels = rows[:, :msg.width * channels * itemsize].copy().view(dtype)
+    if msg.encoding == 'mono16' and msg.is_bigendian != (sys.byteorder == 'big'):
+        pixels = pixels.byteswap()
+    shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
+    return pixels.reshape(shape)
+
+
+class _Demo:
+    """The in-process side of the demo: camera publisher, output and diagnostics readers."""
+
+    def __init__(self, images: List[Tuple[str, np.ndarray]], rate: float) -> None:
+        """Create the ROS context, node, publisher, subscriptions and service clients."""
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.node import Node
+        from rclpy.qos import (HistoryPolicy, QoSProfile, qos_profile_sensor_data,
+                               ReliabilityPolicy)
+        from diagnostic_msgs.msg import DiagnosticArray
+        from lifecycle_msgs.srv import ChangeState, GetState
+        from rcl_interfaces.srv import GetParameters
+        from sensor_msgs.msg import Image
+
+        self._rclpy = rclpy
+        self._Image = Image
+        self.context = Context()
+        rclpy.init(args=[], context=self.context)
+        self.node = Node('deeplab_demo_camera', context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.images = images
+        self.lock = threading.Lock()
+        self.playing: Optional[int] = None
+        self.published = 0
+        self.stamps: Dict[int, int] = {}
+        self.latest: Dict[Tuple[str, str], np.ndarray] = {}
+        self.received = {output: 0 for output in OUTPUTS}
+        self.arrival_ms: List[float] = []
+        self.diagnostics: Dict[str, Dict[str, str]] = {}
+        self.record_diagnostics = False
+
+        self.publisher = self.node.create_publisher(Image, 'image', qos_profile_sensor_data)
+        reliable = QoSProfile(depth=2, history=HistoryPolicy.KEEP_LAST,
+                              reliability=ReliabilityPolicy.RELIABLE)
+        for output in OUTPUTS:
+            self.node.create_subscription(
+                Image, 'segmentation/' + output,
+                lambda msg, output=output: self._on_output(output, msg), reliable)
+        self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
+                                      QoSProfile(depth=10))
+        self.change_state = self.node.create_client(ChangeState, f'{NODE_NAME}/change_state')
+        self.get_state = self.node.create_client(GetState, f'{NODE_NAME}/get_state')
+        self.get_parameters = self.node.create_client(
+            GetParameters, f'{NODE_NAME}/get_parameters')
+        self.timer = self.node.create_timer(1.0 / rate, self._publish)
+        self.spinner = threading.Thread(target=self._spin, daemon=True)
+        self.spinner.start()
+
+    def _spin(self) -> None:
+        """Spin until the context shuts down."""
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: B902 - shutdown races end the spin thread quietly.
+            pass
+
+    def _publish(self) -> None:
+        """Publish the image being played, stamped now."""
+        with self.lock:
+            index = self.playing
+        if index is None:
+            return
+        name, rgb = self.images[index]
+        msg = self._Image()
+        msg.header.stamp = self.node.get_clock().now().to_msg()
+        msg.header.frame_id = 'demo_camera'
+        msg.height, msg.width = rgb.shape[:2]
+        msg.encoding = 'rgb8'
+        msg.step = msg.width * 3
+        msg.data = rgb.tobytes()
+        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        with self.lock:
+            self.stamps[stamp] = index
+            if len(self.stamps) > 1000:
+                self.stamps.pop(next(iter(self.stamps)))
+            self.published += 1
+        self.publisher.publish(msg)
+
+    def _on_output(self, output: str, msg) -> None:
+        """Keep the latest output per played image, matched by the input stamp."""
+        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+        now = self.node.get_clock().now().nanoseconds
+        with self.lock:
+            index = self.stamps.get(stamp)
+            self.received[output] += 1
+            if output == 'labels':
+                self.arrival_ms.append((now - stamp) / 1e6)
+        if index is not None:
+            array = _image_to_array(msg)
+            with self.lock:
+                self.latest[(self.images[index][0], output)] = array
+
+    def _on_diagnostics(self, msg) -> None:
+        """Keep the node's latest status per camera while frames are played."""
+        if not self.record_diagnostics:
+            return
+        for status in msg.status:
+            if NODE_NAME not in status.name:
+                continue
+            values = {kv.key: kv.value for kv in status.values}
+            values['_level'] = str(int.from_bytes(bytes(status.level), 'little')
+                                   if isinstance(status.level, bytes) else int(status.level))
+            values['_message'] = status.message
+            if values.get('frames_processed', '0') != '0':
+                with self.lock:
+                    self.diagnostics[status.name] = values
+
+    def call(self, client, request, timeout: float, what: str):
+        """Call a service and wait for its answer."""
+        if not client.wait_for_service(timeout_sec=timeout):
+            raise DemoError(f'{what}: service {client.srv_name} not available after '
+                            f'{timeout:.0f} s')
+        future = client.call_async(request)
+        deadline = time.monotonic() + timeout
+        while not future.done():
+            if time.monotonic() > deadline:
+                raise DemoError(f'{what}: no answer from {client.srv_name} in {timeout:.0f} s')
+            time.sleep(0.02)
+        return future.result()
+
+    def transition(self, transition_id: int, label: str, timeout: float) -> None:
+        """Ask the node for a lifecycle transition, as `ros2 lifecycle set` does."""
+        from lifecycle_msgs.srv import ChangeState
+
+        request = ChangeState.Request()
+        request.transition.id = transition_id
+        response = self.call(self.change_state, request, timeout, label)
+        if not response.success:
+            raise DemoError(f'{label} failed (see node.log for the reason)')
+
+    def state(self, timeout: float = 5.0) -> str:
+        """Return the node's lifecycle state label."""
+        from lifecycle_msgs.srv import GetState
+
+        return self.call(self.get_state, GetState.Request(), timeout, 'get_state') \
+            .current_state.label
+
+    def class_names(self) -> List[str]:
+        """Return the node's class_names parameter (empty if unavailable)."""
+        from rcl_interfaces.srv import GetParameters
+
+        request = GetParameters.Request()
+        request.names = ['class_names']
+        try:
+            response = self.call(self.get_parameters, request, 5.0, 'get_parameters')
+        except DemoError:
+            return []
+        if not response.values:
+            return []
+        return list(response.values[0].string_array_value)
+
+    def play(self, index: Optional[int]) -> None:
+        """Start playing image ``index`` (None: stop)."""
+        with self.lock:
+            self.playing = index
+
+    def close(self) -> None:
+        """Shut the ROS side down."""
+        self.play(None)
+        self.executor.shutdown(timeout_sec=1.0)
+        self.node.destroy_node()
+        self._rclpy.try_shutdown(context=self.context)
+        self.spinner.join(timeout=2.0)
+
+
+def _stop_process(process: subprocess.Popen) -> None:
+    """End the node process: SIGINT, then SIGTERM, then SIGKILL."""
+    for sig, wait in ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+        if process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    """Return the last lines of the node's log, indented."""
+    try:
+        text = path.read_text(encoding='utf-8', errors='replace').strip().splitlines()
+    except OSError:
+        return ''
+    return '\n'.join('    ' + line for line in text[-lines:])
+
+
+def _write_pngs(demo: _Demo, out: Path) -> List[Path]:
+    """Write input, labels, colour and overlay PNGs per played image."""
+    written = []
+    for name, rgb in demo.images:
+        outputs = {output: demo.latest.get((name, output)) for output in OUTPUTS}
+        missing = [output for output, array in outputs.items() if array is None]
+        if missing:
+            raise DemoError(f'no {", ".join(missing)} received for {name}')
+        files = {
+            'input': cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+            'labels': outputs['labels'],
+            'color': cv2.cvtColor(outputs['color'], cv2.COLOR_RGB2BGR),
+            'overlay': cv2.cvtColor(outputs['overlay'], cv2.COLOR_RGB2BGR),
+        }
+        for kind, array in files.items():
+            path = out / f'{name}_{kind}.png'
+            if not cv2.imwrite(str(path), array):
+                raise DemoError(f'cannot write {path}')
+            written.append(path)
+    return written
+
+
+def _class_summary(labels: np.ndarray, names: List[str]) -> str:
+    """Describe the classes covering at least 1% of a label map."""
+    counts = np.bincount(labels.ravel())
+    total = labels.size
+    parts = []
+    for class_id in np.argsort(counts)[::-1]:
+        share = counts[class_id] / total
+        if share < 0.01:
+            break
+        name = names[class_id] if class_id < len(names) else f'class {class_id}'
+        parts.append(f'{name} {100 * share:.0f}%')
+    return ', '.join(parts)
+
+
+def _print_table(demo: _Demo, elapsed: float) -> None:
+    """Print fps, latency per stage and drops from the node's diagnostics."""
+    print()
+    if not demo.diagnostics:
+        print('no diagnostics with processed frames were received from the node')
+    for name, values in sorted(demo.diagnostics.items()):
+        print(f'{name}: {values.get("_message", "")}')
+        print(f'  model {values.get("model", "?")}, runtime {values.get("runtime", "?")}, '
+              f'delegate {values.get("delegate", "?")}, input {values.get("input_size", "?")}')
+        print(f'  fps {values.get("fps", "?")}   frames received '
+              f'{values.get("frames_received", "?")}, processed '
+              f'{values.get("frames_processed", "?")}, dropped '
+              f'{values.get("frames_dropped", "?")}, rejected '
+              f'{values.get("frames_rejected", "?")}')
+        print(f'  {"stage":<12} {"p50 ms":>8} {"p95 ms":>8} {"max ms":>8}')
+        for stage in STAGES:
+            row = [values.get(f'{stage}_ms_{suffix}') for suffix in ('p50', 'p95', 'max')]
+            if all(v is None for v in row):
+                continue
+            print(f'  {stage:<12} ' + ' '.join(f'{v or "n/a":>8}' for v in row))
+    with demo.lock:
+        arrival = sorted(demo.arrival_ms)
+        published = demo.published
+        received = dict(demo.received)
+    print(f'camera: {published} frames published in {elapsed:.1f} s; received labels '
+          f'{received["labels"]}, color {received["color"]}, overlay {received["overlay"]}')
+    if arrival:
+        p50 = arrival[len(arrival) // 2]
+        p95 = arrival[min(len(arrival) - 1, int(0.95 * len(arrival)))]
+        print(f'publish -> labels arrival at the camera side: p50 {p50:.1f} ms, '
+              f'p95 {p95:.1f} ms')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; return 0 on success, 1 with a message on failure."""
+    from lifecycle_msgs.msg import Transition
+
+    out = Path(args.out)
+    if args.rate <= 0 or args.duration <= 0:
+        print('deeplab demo: error: --rate and --duration must be positive', file=sys.stderr)
+        return 2
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        images = _load_images(args.images)
+    except Exception as exc:  # noqa: B902 - report any setup failure as a message.
+        print(f'deeplab demo: error: {exc}', file=sys.stderr)
+        return 1
+    env = _setup_environment(args.domain_id)
+    print(f'deeplab demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery '
+          f'{env["ROS_AUTOMATIC_DISCOVERY_RANGE"]}, '
+          f'{PROFILE_VARIABLE}={env.get(PROFILE_VARIABLE, "(unset)")}')
+
+    log_path = out / 'node.log'
+    command = _node_command() + [
+        '--ros-args', '-r', f'__node:={NODE_NAME}',
+        '-p', f'model:={args.model}', '-p', f'delegate:={args.delegate}',
+        '-p', f'num_threads:={args.threads}', '-p', 'diagnostics_period:=1.0',
+        '-p', 'publish_color:=true', '-p', 'publish_overlay:=true']
+    demo = None
+    process = None
+    status = 1
+    with open(log_path, 'w', encoding='utf-8') as log:
+        try:
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL)
+            print(f'started segmentation_node (pid {process.pid}, log {log_path})')
+            demo = _Demo(images, args.rate)
+            started = time.monotonic()
+            print(f'node state: {demo.state(timeout=args.timeout)}; configuring '
+                  f'{args.model} on {args.delegate} with {args.threads} thread(s)')
+            demo.transition(Transition.TRANSITION_CONFIGURE, 'configure', args.timeout)
+            print(f'configured in {time.monotonic() - started:.1f} s; activating')
+            demo.transition(Transition.TRANSITION_ACTIVATE, 'activate', 10.0)
+            print(f'node state: {demo.state()}; playing {len(images)} image(s) at '
+                  f'{args.rate:g} Hz for {args.duration:g} s each')
+            demo.record_diagnostics = True
+            play_start = time.monotonic()
+            for index in range(len(images)):
+                demo.play(index)
+                deadline = time.monotonic() + args.duration
+                while time.monotonic() < deadline:
+                    if process.poll() is not None:
+                        raise DemoError(f'segmentation_node exited with {process.returncode}')
+                    time.sleep(0.05)
+            demo.play(None)
+            elapsed = time.monotonic() - play_start
+            time.sleep(0.5)
+            demo.record_diagnostics = False
+            names = demo.class_names()
+            written = _write_pngs(demo, out)
+            for name, _ in images:
+                summary = _class_summary(demo.latest[(name, 'labels')], names)
+                print(f'{name}: {summary}')
+            _print_table(demo, elapsed)
+            print(f'\nwrote {len(written)} PNGs to {out}/: '
+                  + ', '.join(path.name for path in written))
+            demo.transition(Transition.TRANSITION_DEACTIVATE, 'deactivate', 10.0)
+            demo.transition(Transition.TRANSITION_CLEANUP, 'cleanup', 10.0)
+            demo.transition(Transition.TRANSITION_UNCONFIGURED_SHUTDOWN, 'shutdown', 10.0)
+            print(f'node state: {demo.state()} (deactivated, cleaned up, shut down)')
+            status = 0
+        except Exception as exc:  # noqa: B902 - every failure ends with a message.
+            print(f'deeplab demo: error: {exc}', file=sys.stderr)
+            tail = _log_tail(log_path)
+            if tail:
+                print(f'last lines of {log_path}:\n{tail}', file=sys.stderr)
+        finally:
+            if demo is not None:
+                demo.close()
+            if process is not None:
+                _stop_process(process)
+    return status
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run ``deeplab demo`` on its own (``python -m deeplab_ros.demo``)."""
+    parser = argparse.ArgumentParser(prog='deeplab demo', description=__doc__.split('\n')[1])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
