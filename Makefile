@@ -13,12 +13,20 @@ PYTEST_ARGS ?=
 
 .PHONY: venv test demo lint bench clean
 
-venv: $(VENV)/.installed
+PACKAGE_FILES := setup.py setup.cfg package.xml resource/deeplab_ros \
+	$(wildcard deeplab_ros/*.py launch/*.py config/*)
 
-$(VENV)/.installed: requirements.txt requirements-test.txt setup.py setup.cfg package.xml
+venv: $(VENV)/.package
+
+$(VENV)/.requirements: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# A regular (not editable) install, so that launch/ and config/ land in $(VENV)/share where
+# the ament index finds them; reinstalled whenever a package file changes.
+$(VENV)/.package: $(VENV)/.requirements $(PACKAGE_FILES)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall .
 	touch $@
 
 test: venv

@@ -20,7 +20,7 @@ from typing import Tuple
 import cv2
 import numpy as np
 
-RESIZE_MODES = ('letterbox', 'stretch')
+RESIZE_MODES = ('stretch', 'letterbox')
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,22 @@ def write_input(rgb: np.ndarray, fit: Fit, dst: np.ndarray) -> None:
     take pixel - 128, float inputs take (pixel - 127.5) / 127.5; padding reads as zero.
     """
     content_w, content_h = fit.content_size
-    if (rgb.shape[1], rgb.shape[0]) == fit.content_size:
-        resized = rgb
-    else:
-        resized = cv2.resize(rgb, fit.content_size, interpolation=cv2.INTER_LINEAR)
     model_w, model_h = fit.model_size
     region = dst[:content_h, :content_w]
+    same_size = (rgb.shape[1], rgb.shape[0]) == fit.content_size
     if dst.dtype == np.uint8:
-        region[...] = resized
-    elif dst.dtype == np.int8:
-        np.subtract(resized, 128, out=region, casting='unsafe')  # wraps: 0 -> -128
+        if same_size:
+            region[...] = rgb
+        else:  # resize straight into the interpreter's input
+            cv2.resize(rgb, fit.content_size, dst=region, interpolation=cv2.INTER_LINEAR)
     else:
-        np.multiply(resized, np.float32(1 / 127.5), out=region, casting='unsafe')
-        np.subtract(region, np.float32(1.0), out=region)
+        resized = rgb if same_size else cv2.resize(rgb, fit.content_size,
+                                                    interpolation=cv2.INTER_LINEAR)
+        if dst.dtype == np.int8:
+            np.subtract(resized, 128, out=region, casting='unsafe')  # wraps: 0 -> -128
+        else:
+            np.multiply(resized, np.float32(1 / 127.5), out=region, casting='unsafe')
+            np.subtract(region, np.float32(1.0), out=region)
     fill = pad_value(dst.dtype)
     if content_w < model_w:
         dst[:content_h, content_w:] = fill

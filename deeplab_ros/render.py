@@ -31,7 +31,7 @@ class Renderer:
     def colorize(self, labels: np.ndarray) -> np.ndarray:
         """Return the rgb8 colour mask of a class-id map."""
         if labels.dtype == np.uint8:
-            return cv2.LUT(cv2.merge((labels, labels, labels)), self._lut)
+            return cv2.applyColorMap(labels, self._lut)  # one table look-up per pixel
         return self.palette[labels]
 
     @staticmethod

@@ -1,0 +1,316 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The ``deeplab`` desk tool: models, segment, bench, eval and demo.
+
+Exit status: 0 on success, 1 on failure, 2 on usage errors.
+"""
+
+import argparse
+import json
+from pathlib import Path
+import sys
+from typing import Iterator, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from deeplab_ros import registry
+from deeplab_ros.bench import run_bench
+from deeplab_ros.errors import AssetError, DeeplabError
+from deeplab_ros.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_image
+from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, Segmenter
+from deeplab_ros.preprocess import RESIZE_MODES
+from deeplab_ros.runtime import DELEGATES, RUNTIMES
+
+DEFAULT_MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
+
+
+def _size(text: str) -> tuple:
+    """Parse WxH for argparse."""
+    try:
+        width, height = (int(v) for v in text.lower().split('x'))
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected WIDTHxHEIGHT, e.g. 1280x720, not %r' % text)
+    if width < 1 or height < 1:
+        raise argparse.ArgumentTypeError('width and height must be positive: %r' % text)
+    return width, height
+
+
+def _positive(text: str) -> int:
+    """Parse a positive integer for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a whole number, not %r' % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1, not %d' % value)
+    return value
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options every model-running subcommand shares."""
+    parser.add_argument('--model', '-m', default=DEFAULT_MODEL,
+                        help='registry name (deeplab models list) or .tflite path '
+                             '(default: %(default)s)')
+    parser.add_argument('--delegate', '-d', default='cpu', choices=DELEGATES,
+                        help='hardware delegate (default: %(default)s)')
+    parser.add_argument('--delegate-library', default='',
+                        help='delegate library path (required for external)')
+    parser.add_argument('--delegate-option', action='append', default=[], metavar='KEY=VALUE',
+                        help='delegate option, repeatable (e.g. device=usb:0)')
+    parser.add_argument('--fallback', action='store_true',
+                        help='run on the CPU if the delegate cannot load (reported)')
+    parser.add_argument('--runtime', default='auto', choices=RUNTIMES,
+                        help='TensorFlow Lite runtime (default: %(default)s)')
+    parser.add_argument('--threads', '-t', type=_positive, default=None,
+                        help='CPU threads (default: all cores)')
+    parser.add_argument('--labels', default='', help='labels file or set name (voc, cityscapes)')
+    parser.add_argument('--palette', default='', help='palette file or name (voc, cityscapes)')
+    parser.add_argument('--resize-mode', default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES,
+                        help='fit to the model input (default: %(default)s)')
+
+
+def _open(args: argparse.Namespace, output_resolution: str = 'input'):
+    """Open a Segmenter from the shared options, reporting the delegate on stderr."""
+    segmenter = Segmenter.open(
+        args.model, runtime=args.runtime, delegate=args.delegate,
+        delegate_library=args.delegate_library, delegate_options=args.delegate_option,
+        delegate_fallback=args.fallback, num_threads=args.threads, labels=args.labels,
+        palette=args.palette, resize_mode=args.resize_mode,
+        output_resolution=output_resolution)
+    info = segmenter.info
+    if info.fallback_reason:
+        print('deeplab: note: %s' % info.fallback_reason, file=sys.stderr)
+    return segmenter
+
+
+def _write_rgb(path: Path, rgb: np.ndarray) -> None:
+    """Write an RGB image file."""
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise AssetError('cannot write %s' % path)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List registry models or fetch them."""
+    if args.action == 'fetch':
+        names = sorted(registry.MODELS) if args.names == ['all'] else args.names
+        for name in names:
+            print(registry.fetch(name))
+        return 0
+    rows = []
+    for asset in registry.MODELS.values():
+        cached = registry.cache_dir() / 'models' / asset.filename
+        rows.append({'name': asset.name, 'file': asset.filename, 'url': asset.url,
+                     'sha256': asset.sha256, 'size': asset.size, 'classes': asset.classes,
+                     'labels': asset.labels or 'metadata/generic', 'boards': list(asset.boards),
+                     'variants': dict(asset.variants), 'cached': cached.is_file(),
+                     'note': asset.note})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print('%-58s %7s %7s  %-14s %s' % ('model', 'MB', 'classes', 'boards', 'notes'))
+    for row in rows:
+        print('%-58s %7.1f %7d  %-14s %s%s' % (
+            row['name'], row['size'] / 1e6, row['classes'], ','.join(row['boards']),
+            row['note'], ' [cached]' if row['cached'] else ''))
+    print('\nsample images: %s' % ', '.join(a.name for a in registry.ASSETS.values()
+                                            if a.kind == 'image'))
+    return 0
+
+
+def _iter_images(paths: Sequence[str]) -> Iterator[Path]:
+    """Yield image files from the files and folders named on the command line."""
+    for path in map(Path, paths):
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file():
+            yield path
+        else:
+            raise AssetError('%s: no such file or folder' % path)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    """Segment images; write <stem>_labels.png, <stem>_color.png and <stem>_overlay.png."""
+    images = list(_iter_images(args.inputs))
+    if not images:
+        raise AssetError('no images found in %s' % ', '.join(args.inputs))
+    segmenter = _open(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for path in images:
+        rgb = read_image(path)
+        result = segmenter.segment(rgb)
+        color = segmenter.colorize(result.labels)
+        if not cv2.imwrite(str(out / (path.stem + '_labels.png')), result.labels):
+            raise AssetError('cannot write into %s' % out)
+        _write_rgb(out / (path.stem + '_color.png'), color)
+        _write_rgb(out / (path.stem + '_overlay.png'), segmenter.overlay(rgb, color, args.alpha))
+        present = np.unique(result.labels)
+        names = ', '.join(segmenter.class_names[i] if i < len(segmenter.class_names) else str(i)
+                          for i in present)
+        print('%s: %dx%d, %.1f ms inference, classes: %s' % (
+            path.name, rgb.shape[1], rgb.shape[0], result.timings['inference'], names))
+    return 0
+
+
+def _bench_image(size: tuple) -> np.ndarray:
+    """Return the 720p sample image resized to ``size``, or a synthetic one offline."""
+    try:
+        rgb = read_image(registry.fetch('cat_720p.jpg'))
+    except AssetError as exc:
+        print('deeplab: note: using a synthetic image (%s)' % str(exc).split(' (')[0],
+              file=sys.stderr)
+        ramp_x = np.linspace(0, 255, size[0], dtype=np.float32)
+        ramp_y = np.linspace(0, 255, size[1], dtype=np.float32)[:, None]
+        return np.dstack([np.broadcast_to(ramp_x, (size[1], size[0])),
+                          np.broadcast_to(ramp_y, (size[1], size[0])),
+                          (ramp_x + ramp_y) / 2]).astype(np.uint8)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Print the latency table of each stage against raw invoke."""
+    segmenter = _open(args)
+    image = read_image(Path(args.image)) if args.image else _bench_image(args.input_size)
+    if args.image and args.input_size:
+        image = cv2.resize(image, args.input_size, interpolation=cv2.INTER_AREA)
+    report = run_bench(segmenter, image, runs=args.runs, alpha=args.alpha)
+    info = segmenter.info
+    report.update({'model': info.model_name, 'runtime': info.runtime, 'delegate': info.delegate,
+                   'threads': info.num_threads, 'input_size': '%dx%d' % (image.shape[1],
+                                                                         image.shape[0]),
+                   'model_input': '%dx%d' % info.input_size, 'resize_mode': args.resize_mode,
+                   'runs': args.runs})
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print('model %s (%s, %s), %s delegate, %d threads, image %s -> %s, %d runs' % (
+        info.model_name, info.runtime, info.output_kind, info.delegate, info.num_threads,
+        report['input_size'], report['model_input'], args.runs))
+    print('%-12s %9s %9s %9s' % ('stage', 'p50 ms', 'p95 ms', '/invoke'))
+    for stage in ('invoke', 'preprocess', 'inference', 'postprocess', 'render', 'pipeline'):
+        print('%-12s %9.2f %9.2f %9.3f' % (
+            stage if stage != 'invoke' else 'raw invoke', report[stage + '_ms_p50'],
+            report[stage + '_ms_p95'], report[stage + '_ms_p50'] / report['invoke_ms_p50']))
+    print('pipeline / raw invoke (p50): %.3fx' % report['ratio_p50'])
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Print mIoU, pixel accuracy and per-class IoU on a VOC-layout folder."""
+    pairs = find_pairs(Path(args.voc))
+    if args.limit:
+        pairs = pairs[:args.limit]
+    segmenter = _open(args)
+    names = segmenter.class_names
+    scores = evaluate(pairs, lambda rgb: segmenter.segment(rgb).labels, len(names),
+                      segmenter.labels.palette)
+    iou = scores.class_iou()
+    per_class = {names[i]: (None if np.isnan(v) else round(float(v), 4))
+                 for i, v in enumerate(iou)}
+    if args.json:
+        print(json.dumps({'model': segmenter.info.model_name, 'resize_mode': args.resize_mode,
+                          'images': scores.images, 'miou': scores.miou,
+                          'pixel_accuracy': scores.pixel_accuracy, 'class_iou': per_class},
+                         indent=2))
+        return 0
+    print('model %s, %d images, resize mode %s' % (
+        segmenter.info.model_name, scores.images, args.resize_mode))
+    print('mIoU %.4f   pixel accuracy %.4f' % (scores.miou, scores.pixel_accuracy))
+    for name, value in per_class.items():
+        if value is not None:
+            print('  %-20s %.4f' % (name, value))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``deeplab`` tool."""
+    parser = argparse.ArgumentParser(
+        prog='deeplab', description='DeepLab segmentation on your desk: fetch models, segment '
+        'images, benchmark, evaluate accuracy, and run the ROS node end to end.')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+
+    models = commands.add_parser('models', help='list or fetch registry models',
+                                 description='List registry models or fetch them into the '
+                                 'cache (DEEPLAB_ROS_HOME), mirrors first.')
+    actions = models.add_subparsers(dest='action', metavar='ACTION', required=True)
+    listing = actions.add_parser('list', help='list models', description='List registry models.')
+    listing.add_argument('--json', action='store_true', help='print JSON')
+    fetching = actions.add_parser('fetch', help='download and verify models or images',
+                                  description='Fetch registry assets by name ("all": every '
+                                  'model), verify their sha256 and print their paths.')
+    fetching.add_argument('names', nargs='+', metavar='NAME')
+    models.set_defaults(func=cmd_models)
+
+    segment = commands.add_parser('segment', help='segment images into PNGs',
+                                  description='Segment images or folders of images; write '
+                                  '<stem>_labels.png (8-bit class ids), <stem>_color.png and '
+                                  '<stem>_overlay.png into --out.')
+    _add_engine_arguments(segment)
+    segment.add_argument('inputs', nargs='+', metavar='IMAGE_OR_DIR')
+    segment.add_argument('--out', '-o', required=True, help='output folder')
+    segment.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    segment.set_defaults(func=cmd_segment)
+
+    bench = commands.add_parser('bench', help='latency of each stage vs raw invoke',
+                                description='Time raw invoke and each pipeline stage (median '
+                                'and p95) on one image, alternating runs.')
+    _add_engine_arguments(bench)
+    bench.add_argument('--input-size', type=_size, default=None, metavar='WxH',
+                       help='camera image size (default 1280x720)')
+    bench.add_argument('--image', default='', help='image to use (default: cat_720p.jpg)')
+    bench.add_argument('--runs', type=_positive, default=50, help='timed runs')
+    bench.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    bench.add_argument('--json', action='store_true', help='print JSON')
+    bench.set_defaults(func=cmd_bench)
+
+    evaluation = commands.add_parser('eval', help='mIoU on a VOC-layout folder',
+                                     description='Mean IoU, pixel accuracy and per-class IoU '
+                                     'on JPEGImages/ + SegmentationClass/ (or images/ + '
+                                     'masks/); palette or grey masks, 255 ignored.')
+    _add_engine_arguments(evaluation)
+    evaluation.add_argument('--voc', required=True, metavar='DIR', help='dataset folder')
+    evaluation.add_argument('--limit', type=_positive, default=None,
+                            help='only the first N images')
+    evaluation.add_argument('--json', action='store_true', help='print JSON')
+    evaluation.set_defaults(func=cmd_eval)
+
+    demo = commands.add_parser('demo', help='run the ROS node end to end on sample images',
+                               description='Start segmentation_node, play the sample images '
+                               'on a real topic, drive the lifecycle, save PNGs and print the '
+                               'node\'s figures.')
+    from deeplab_ros import demo as demo_module
+    demo_module.add_arguments(demo)
+    demo.set_defaults(func=demo_module.run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the tool; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == 'bench' and args.input_size is None and not args.image:
+        args.input_size = (1280, 720)
+    try:
+        return args.func(args)
+    except DeeplabError as exc:
+        print('deeplab: error: %s' % exc, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())
