@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import cv2
 from deeplab_ros.codec import decode_compressed, decode_raw, DecodeError
 from deeplab_ros.diagnostics import EngineSummary, FrameStats
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, Segmenter
 from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS
 from deeplab_ros.preprocess import RESIZE_MODES
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -82,8 +82,9 @@ _PARAMETERS: Dict[str, Tuple[Any, str, Any]] = {
     'input_transport': ('raw', 'raw: subscribe to <camera>/image; compressed: to '
                         '<camera>/image/compressed (JPEG or PNG).' + _CONFIGURE,
                         INPUT_TRANSPORTS),
-    'resize_mode': ('letterbox', 'How images fit the model input: letterbox (keep aspect, '
-                    'pad) or stretch.' + _LIVE, RESIZE_MODES),
+    'resize_mode': (DEFAULT_RESIZE_MODE, 'How images fit the model input: stretch (whole '
+                    'image, aspect changed) or letterbox (keep aspect, pad).' + _LIVE,
+                    RESIZE_MODES),
     'output_resolution': ('input', 'Size of the outputs: input (camera size) or model '
                           '(model scale, cheaper; camera_info is scaled).' + _LIVE,
                           OUTPUT_RESOLUTIONS),
@@ -102,6 +103,8 @@ _PARAMETERS: Dict[str, Tuple[Any, str, Any]] = {
     'diagnostics_period': (1.0, 'Seconds between diagnostics on /diagnostics.' + _LIVE,
                            (0.1, 3600.0, 0.0)),
 }
+_CLASS_NAMES_DESCRIPTION = ('Class names of the loaded model, index = class id. Read only: '
+                            'declared at configure, removed at cleanup.')
 _LIVE_PARAMETERS = frozenset(n for n, (_, d, _) in _PARAMETERS.items() if d.endswith(_LIVE))
 
 
@@ -215,6 +218,7 @@ class SegmentationNode(LifecycleNode):
         self._cond = threading.Condition()
         self._stop = False
         self._next_camera = 0
+        self._declaring_class_names = False
         self.add_on_set_parameters_callback(self._on_set_parameters)
         self.add_post_set_parameters_callback(self._on_parameters_set)
 
@@ -274,6 +278,10 @@ class SegmentationNode(LifecycleNode):
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
         """Reject invalid values with a reason; unknown names (QoS overrides) pass."""
         for param in params:
+            if param.name == 'class_names' and not self._declaring_class_names:
+                return SetParametersResult(
+                    successful=False, reason='class_names is read only: it lists the classes '
+                    'of the model loaded at configure')
             if param.name in _PARAMETERS:
                 reason = self._check(param.name, param.value)
                 if reason:
@@ -342,10 +350,12 @@ class SegmentationNode(LifecycleNode):
             input_size=tuple(info.input_size))
         self._live = self._read_live()
         self._create_cameras()
-        self.declare_parameter(
-            'class_names', list(segmenter.class_names),
-            ParameterDescriptor(description='Class names of the loaded model, index = class '
-                                'id (set at configure).', read_only=True))
+        self._declaring_class_names = True
+        try:
+            self.declare_parameter('class_names', list(segmenter.class_names),
+                                   ParameterDescriptor(description=_CLASS_NAMES_DESCRIPTION))
+        finally:
+            self._declaring_class_names = False
         if info.fell_back:
             self.get_logger().warning(
                 f'delegate {self._value("delegate")} unavailable, running on '
