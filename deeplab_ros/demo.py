@@ -172,7 +172,7 @@ class _Demo:
         self.published = 0
         self.stamps: Dict[int, int] = {}
         self.latest: Dict[Tuple[str, str], np.ndarray] = {}
-        self.received = {output: 0 for output in OUTPUTS}
+        self.received = dict.fromkeys(OUTPUTS, 0)
         self.arrival_ms: List[float] = []
         self.diagnostics: Dict[str, Dict[str, str]] = {}
         self.record_diagnostics = False
