@@ -1,0 +1,166 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch test (launch_testing, as in ros2/demos): pc.launch.py brings the node to active.
+
+With a test publisher on ``image``, ``segmentation/labels`` arrives with the input's stamp
+and size; deactivate stops the outputs and activate resumes them. Skips where
+launch_testing or launch_ros is not installed (the pip venv); runs on a ROS install:
+``colcon test --packages-select deeplab_ros`` or ``launch_test test/test_launch_pc.py``.
+"""
+
+import os
+import random
+import time
+import unittest
+
+import pytest
+
+launch_testing = pytest.importorskip('launch_testing')
+pytest.importorskip('launch_ros')
+
+from ament_index_python.packages import get_package_share_directory  # noqa: E402
+from launch import LaunchDescription  # noqa: E402
+from launch.actions import IncludeLaunchDescription  # noqa: E402
+from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
+import launch_testing.actions  # noqa: E402
+import launch_testing.asserts  # noqa: E402
+from lifecycle_msgs.msg import Transition  # noqa: E402
+from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+
+NAMESPACE = 'launch_test'
+# An isolated domain on this machine unless the caller chose one.
+if 'ROS_DOMAIN_ID' not in os.environ:
+    os.environ['ROS_DOMAIN_ID'] = str(random.randint(150, 199))
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+
+
+@pytest.mark.launch_test
+def generate_test_description():
+    """Launch pc.launch.py as a user would, in a namespace, two threads."""
+    pc = os.path.join(get_package_share_directory('deeplab_ros'), 'launch', 'pc.launch.py')
+    return LaunchDescription([
+        IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(pc),
+            launch_arguments={'namespace': NAMESPACE, 'num_threads': '2'}.items()),
+        launch_testing.actions.ReadyToTest(),
+    ])
+
+
+class TestPcLaunch(unittest.TestCase):
+    """The launched node goes active by itself and segments published images."""
+
+    @classmethod
+    def setUpClass(cls):
+        rclpy.init()
+        cls.node = rclpy.create_node('test_pc_launch', namespace=NAMESPACE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.destroy_node()
+        rclpy.shutdown()
+
+    def _call(self, client, request, timeout=30.0):
+        self.assertTrue(client.wait_for_service(timeout_sec=timeout), client.srv_name)
+        future = client.call_async(request)
+        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout)
+        self.assertTrue(future.done(), f'{client.srv_name} did not answer')
+        return future.result()
+
+    def _state(self):
+        client = self.node.create_client(GetState, 'deeplab/get_state')
+        try:
+            return self._call(client, GetState.Request()).current_state.label
+        finally:
+            self.node.destroy_client(client)
+
+    def _wait_state(self, label, timeout=90.0):
+        deadline = time.monotonic() + timeout
+        state = None
+        while time.monotonic() < deadline:
+            state = self._state()
+            if state == label:
+                return
+            time.sleep(0.5)
+        self.fail(f'node state {state}, expected {label} within {timeout} s')
+
+    def _transition(self, transition_id):
+        client = self.node.create_client(ChangeState, 'deeplab/change_state')
+        try:
+            request = ChangeState.Request()
+            request.transition.id = transition_id
+            self.assertTrue(self._call(client, request).success)
+        finally:
+            self.node.destroy_client(client)
+
+    def _publish_until_labels(self, seconds):
+        """Publish a 640x480 frame at 5 Hz; return the labels received."""
+        received = []
+        sub = self.node.create_subscription(
+            Image, 'segmentation/labels', received.append,
+            QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
+        pub = self.node.create_publisher(Image, 'image', qos_profile_sensor_data)
+        rgb = np.zeros((480, 640, 3), np.uint8)
+        rgb[:, :, 0] = np.arange(640, dtype=np.uint8)[None, :]
+        stamps = []
+        try:
+            deadline = time.monotonic() + seconds
+            next_frame = 0.0
+            while time.monotonic() < deadline and not received:
+                if time.monotonic() >= next_frame:
+                    msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                                data=rgb.tobytes())
+                    msg.header.stamp = self.node.get_clock().now().to_msg()
+                    msg.header.frame_id = 'test_camera'
+                    stamps.append((msg.header.stamp.sec, msg.header.stamp.nanosec))
+                    pub.publish(msg)
+                    next_frame = time.monotonic() + 0.2
+                rclpy.spin_once(self.node, timeout_sec=0.05)
+        finally:
+            self.node.destroy_subscription(sub)
+            self.node.destroy_publisher(pub)
+        return received, stamps
+
+    def test_active_then_outputs_flow_and_lifecycle_set(self):
+        self._wait_state('active')
+        received, stamps = self._publish_until_labels(60.0)
+        self.assertTrue(received, 'no segmentation/labels within 60 s')
+        labels = received[0]
+        self.assertEqual((labels.height, labels.width, labels.encoding), (480, 640, 'mono8'))
+        self.assertEqual(labels.header.frame_id, 'test_camera')
+        self.assertIn((labels.header.stamp.sec, labels.header.stamp.nanosec), stamps)
+
+        # ros2 lifecycle set deactivate: no outputs; activate: they come back.
+        self._transition(Transition.TRANSITION_DEACTIVATE)
+        self.assertEqual(self._state(), 'inactive')
+        received, _ = self._publish_until_labels(3.0)
+        self.assertEqual(received, [], 'labels published while inactive')
+        self._transition(Transition.TRANSITION_ACTIVATE)
+        self.assertEqual(self._state(), 'active')
+        received, _ = self._publish_until_labels(30.0)
+        self.assertTrue(received, 'no labels after activating again')
+
+
+@launch_testing.post_shutdown_test()
+class TestPcLaunchShutdown(unittest.TestCase):
+    """The node exits cleanly when the launch is stopped."""
+
+    def test_exit_code(self, proc_info):
+        launch_testing.asserts.assertExitCodes(
+            proc_info, allowable_exit_codes=[launch_testing.asserts.EXIT_OK, -2, -15])
