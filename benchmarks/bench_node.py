@@ -23,10 +23,9 @@ and subscribes to labels and colour:
 (a) saturated, 60 Hz: processed fps against raw ``invoke()`` fps measured in the same run;
 (b) 10 Hz: latency from publish to label arrival, and what it adds over ``invoke()``.
 
-Usage (from the repository root)::
+Usage, from the repository root, with AMENT_PREFIX_PATH=$PWD/.venv,
+ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and DEEPLAB_ROS_MIRROR set as for ``make test``::
 
-    AMENT_PREFIX_PATH=$PWD/.venv ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST \\
-    DEEPLAB_ROS_MIRROR=../shared/assets/models:../shared/assets/images \\
     .venv/bin/python benchmarks/bench_node.py [--duration 20] [--json out.json]
 """
 
