@@ -27,10 +27,11 @@ $(VENV)/.requirements: requirements.txt requirements-test.txt
 # the ament index finds them; reinstalled whenever a package file changes.
 $(VENV)/.package: $(VENV)/.requirements $(PACKAGE_FILES)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --force-reinstall .
+	rm -rf build deeplab_ros.egg-info
 	touch $@
 
 test: venv
-	$(ROS_ENV) DEEPLAB_ROS_MIRROR=$(MIRROR) DEEPLAB_ROS_OFFLINE=1 \
+	$(ROS_ENV) DEEPLAB_ROS_MIRROR=$(MIRROR) DEEPLAB_ROS_OFFLINE=1 DEEPLAB_ROS_HOME=$(abspath $(VENV))/deeplab_home \
 		$(PY) -m pytest -q $(PYTEST_ARGS) test
 
 lint: venv

@@ -17,9 +17,8 @@
 import time
 from typing import Dict, List
 
-import numpy as np
-
 from deeplab_ros.pipeline import Segmenter
+import numpy as np
 
 STAGES = ('invoke', 'preprocess', 'inference', 'postprocess', 'render', 'pipeline')
 
@@ -31,7 +30,8 @@ def percentile(values: List[float], q: float) -> float:
 
 def run_bench(segmenter: Segmenter, image: np.ndarray, runs: int = 50, warmup: int = 3,
               alpha: float = 0.5) -> Dict[str, float]:
-    """Time raw invoke and the whole pipeline, alternating so both see the same machine.
+    """
+    Time raw invoke and the whole pipeline, alternating so both see the same machine.
 
     The pipeline is preprocess + invoke + postprocess + render (colour mask and overlay);
     ``ratio_p50`` is its median over the median raw invoke.

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The ``deeplab`` desk tool: models, segment, bench, eval and demo.
+"""
+The ``deeplab`` desk tool: models, segment, bench, eval and demo.
 
 Exit status: 0 on success, 1 on failure, 2 on usage errors.
 """
@@ -24,8 +25,6 @@ import sys
 from typing import Iterator, List, Optional, Sequence
 
 import cv2
-import numpy as np
-
 from deeplab_ros import registry
 from deeplab_ros.bench import run_bench
 from deeplab_ros.errors import AssetError, DeeplabError
@@ -33,6 +32,7 @@ from deeplab_ros.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_imag
 from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, Segmenter
 from deeplab_ros.preprocess import RESIZE_MODES
 from deeplab_ros.runtime import DELEGATES, RUNTIMES
+import numpy as np
 
 DEFAULT_MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
 
@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser('demo', help='run the ROS node end to end on sample images',
                                description='Start segmentation_node, play the sample images '
                                'on a real topic, drive the lifecycle, save PNGs and print the '
-                               'node\'s figures.')
+                               "node's figures.")
     from deeplab_ros import demo as demo_module
     demo_module.add_arguments(demo)
     demo.set_defaults(func=demo_module.run)

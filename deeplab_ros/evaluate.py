@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Callable, List, Optional, Tuple
 
 import cv2
-import numpy as np
-
 from deeplab_ros.errors import AssetError
+import numpy as np
 
 IGNORE = 255
 VOC_IGNORE_COLOR = (224, 224, 192)
@@ -55,7 +54,8 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def read_mask(path: Path, palette: np.ndarray) -> np.ndarray:
-    """Read a ground-truth mask as class ids; colour (palette) masks map through ``palette``.
+    """
+    Read a ground-truth mask as class ids; colour (palette) masks map through ``palette``.
 
     Grey masks hold ids directly. In colour masks the VOC boundary colour and colours not in
     the palette read as 255 (ignored).
@@ -127,4 +127,3 @@ def evaluate(pairs: List[Tuple[Path, Path]], segment: Callable[[np.ndarray], np.
         if progress:
             progress(index + 1, len(pairs))
     return scores
-

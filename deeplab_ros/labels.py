@@ -20,9 +20,8 @@ import re
 from typing import Optional, Sequence
 import zipfile
 
-import numpy as np
-
 from deeplab_ros.errors import AssetError
+import numpy as np
 
 VOC_NAMES = (
     'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat',
@@ -110,7 +109,8 @@ def read_names_file(path: Path) -> tuple:
 
 
 def read_palette_file(path: Path, size: int) -> np.ndarray:
-    """Read one colour per line ('r g b', 'r,g,b' or '#rrggbb') into a (size, 3) palette.
+    """
+    Read one colour per line ('r g b', 'r,g,b' or '#rrggbb') into a (size, 3) palette.
 
     Classes beyond the file's last line keep the VOC colours.
     """
@@ -161,7 +161,8 @@ def metadata_names(model_path: Path) -> Optional[tuple]:
 def resolve_labels(num_classes: int, labels: str = '', palette: str = '',
                    default_labels: str = '', default_palette: str = '',
                    model_path: Optional[Path] = None) -> LabelSet:
-    """Pick class names and palette for a model.
+    """
+    Pick class names and palette for a model.
 
     :param num_classes: classes the model can emit (0 when unknown, e.g. class-id outputs).
     :param labels: '', a label set name ('voc', 'cityscapes') or a file with one name per line.

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Tuple
 
-import numpy as np
-
 from deeplab_ros.errors import ModelError
 from deeplab_ros.runtime import LoadedInterpreter
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ def read_tensor_facts(interpreter, name: str) -> TensorFacts:
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
     if len(inputs) != 1 or not outputs:
         raise ModelError('%s has %d inputs and %d outputs; a segmentation model has one image '
-                         'input and a class-id or score output' % (name, len(inputs), len(outputs)))
+                         'input and a class-id or score output' % (
+                             name, len(inputs), len(outputs)))
     inp, out = inputs[0], outputs[0]
     in_shape, out_shape = tuple(inp['shape']), tuple(out['shape'])
     in_dtype, out_dtype = np.dtype(inp['dtype']), np.dtype(out['dtype'])
@@ -73,7 +73,8 @@ def read_tensor_facts(interpreter, name: str) -> TensorFacts:
 
 
 class Model:
-    """An interpreter with its tensor facts; writes inputs and reads outputs in place.
+    """
+    An interpreter with its tensor facts; writes inputs and reads outputs in place.
 
     Arrays from :meth:`input_view` and :meth:`output_view` point into the interpreter's
     memory: drop them before the next :meth:`invoke`. Not thread-safe: one caller at a time.

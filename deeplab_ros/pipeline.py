@@ -19,8 +19,6 @@ from pathlib import Path
 import time
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
-import numpy as np
-
 from deeplab_ros import registry
 from deeplab_ros.labels import LabelSet, resolve_labels
 from deeplab_ros.model import Model
@@ -28,6 +26,7 @@ from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS, postprocess, target_size
 from deeplab_ros.preprocess import plan_fit, RESIZE_MODES, write_input
 from deeplab_ros.render import Renderer
 from deeplab_ros.runtime import load_interpreter
+import numpy as np
 
 # Measured: stretch agrees better with the reference masks on non-square crops for all four
 # models with masks (deeplab bench notes in README), and costs no padding.
@@ -63,7 +62,8 @@ class Segmentation:
 
 
 class Segmenter:
-    """A model with its labels and palette, turning RGB images into label maps.
+    """
+    A model with its labels and palette, turning RGB images into label maps.
 
     Not thread-safe: one interpreter must not be invoked from two threads at once.
     """
@@ -92,13 +92,14 @@ class Segmenter:
             has_scores=facts.output_kind == 'scores')
 
     @classmethod
-    def open(cls, model: str, *, runtime: str = 'auto', delegate: str = 'cpu',
+    def open(cls, model: str, *, runtime: str = 'auto', delegate: str = 'cpu',  # noqa: A003
              delegate_library: str = '',
              delegate_options: Union[Sequence[str], Mapping, None] = (),
              delegate_fallback: bool = False, num_threads: Optional[int] = None,
              labels: str = '', palette: str = '', resize_mode: str = DEFAULT_RESIZE_MODE,
              output_resolution: str = 'input') -> 'Segmenter':
-        """Load a registry model or a .tflite path with a runtime and delegate.
+        """
+        Load a registry model or a .tflite path with a runtime and delegate.
 
         :raises deeplab_ros.errors.DeeplabError: with a message saying what to do.
         """
@@ -133,7 +134,8 @@ class Segmenter:
         return self.labels.names
 
     def segment(self, rgb: np.ndarray, confidence: bool = False) -> Segmentation:
-        """Segment an RGB uint8 image of any size.
+        """
+        Segment an RGB uint8 image of any size.
 
         :param confidence: also return the max class probability (score models only).
         """

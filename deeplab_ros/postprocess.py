@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Turn the model output into a class-id map (and confidence) at the size the user asked for.
+"""
+Turn the model output into a class-id map (and confidence) at the size the user asked for.
 
 Class ids are taken by argmax on the raw scores (quantized or float, before any cast), low
 resolution scores are upsampled bilinearly to the model-scale content first, padding is
@@ -22,10 +23,9 @@ cropped, and label maps are only ever resized with nearest neighbour.
 from typing import Optional, Tuple
 
 import cv2
-import numpy as np
-
 from deeplab_ros.model import TensorFacts
 from deeplab_ros.preprocess import Fit
+import numpy as np
 
 OUTPUT_RESOLUTIONS = ('input', 'model')
 
@@ -69,7 +69,8 @@ def _confidence(scores: np.ndarray, facts: TensorFacts) -> np.ndarray:
 def postprocess(output: np.ndarray, facts: TensorFacts, fit: Fit, size: Tuple[int, int],
                 num_classes: int, want_confidence: bool = False
                 ) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Return ``(labels, confidence)`` of ``size`` (width, height) from a model output.
+    """
+    Return ``(labels, confidence)`` of ``size`` (width, height) from a model output.
 
     :param output: the model's [h, w] class ids or [h, w, C] scores (may be a view).
     :param num_classes: classes the label map must hold (picks uint8 or uint16).

@@ -25,7 +25,8 @@ RESIZE_MODES = ('stretch', 'letterbox')
 
 @dataclass(frozen=True)
 class Fit:
-    """Where an image of ``image_size`` lands in a model input of ``model_size``.
+    """
+    Where an image of ``image_size`` lands in a model input of ``model_size``.
 
     The content is placed at the top-left corner (as DeepLab pads during training and
     evaluation); the rest of the input is padding.
@@ -60,7 +61,8 @@ def pad_value(dtype: np.dtype):
 
 
 def write_input(rgb: np.ndarray, fit: Fit, dst: np.ndarray) -> None:
-    """Resize ``rgb`` into ``dst`` (the model input) and normalise for its dtype.
+    """
+    Resize ``rgb`` into ``dst`` (the model input) and normalise for its dtype.
 
     uint8 inputs take raw pixels (their quantization does the normalisation), int8 inputs
     take pixel - 128, float inputs take (pixel - 127.5) / 127.5; padding reads as zero.
@@ -75,8 +77,8 @@ def write_input(rgb: np.ndarray, fit: Fit, dst: np.ndarray) -> None:
         else:  # resize straight into the interpreter's input
             cv2.resize(rgb, fit.content_size, dst=region, interpolation=cv2.INTER_LINEAR)
     else:
-        resized = rgb if same_size else cv2.resize(rgb, fit.content_size,
-                                                    interpolation=cv2.INTER_LINEAR)
+        resized = rgb if same_size else cv2.resize(
+            rgb, fit.content_size, interpolation=cv2.INTER_LINEAR)
         if dst.dtype == np.int8:
             np.subtract(resized, 128, out=region, casting='unsafe')  # wraps: 0 -> -128
         else:

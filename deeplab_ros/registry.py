@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Model and sample-image registry: official URLs, checksums, and a verified local cache.
+"""
+Model and sample-image registry: official URLs, checksums, and a verified local cache.
 
 ``fetch`` looks in the cache (``DEEPLAB_ROS_HOME``), then in the mirrors named by
 ``DEEPLAB_ROS_MIRROR`` (directories or URL prefixes holding files by name), then at the
@@ -25,7 +26,6 @@ import hashlib
 import os
 from pathlib import Path
 import re
-import shutil
 import sys
 import tempfile
 from typing import Callable, Dict, List, Optional, Tuple
@@ -168,7 +168,8 @@ def cache_dir() -> Path:
 
 
 def mirrors() -> List[str]:
-    """Return the ``DEEPLAB_ROS_MIRROR`` entries (directories or URL prefixes), in order.
+    """
+    Return the ``DEEPLAB_ROS_MIRROR`` entries (directories or URL prefixes), in order.
 
     Entries are separated by ``os.pathsep``; a ':' that starts '//' belongs to a URL.
     """
@@ -252,7 +253,8 @@ def _store(asset: Asset, location: str, destination: Path,
 
 
 def fetch(name: str, progress: Optional[Progress] = None) -> Path:
-    """Return a verified local copy of a registry asset, fetching it if needed.
+    """
+    Return a verified local copy of a registry asset, fetching it if needed.
 
     :param name: a registry short name or file name (``models list`` shows them).
     :param progress: called with (bytes done, bytes total); default: a line on a terminal.
@@ -274,7 +276,7 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
     if not offline():
         sources.append(asset.url)
     for location in sources:
-        if _is_url(location) and offline():
+        if offline() and _is_url(location) and not location.startswith('file:'):
             continue
         if not _is_url(location) and not os.path.isfile(location):
             continue
@@ -294,7 +296,8 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
 
 
 def resolve_model(model: str, delegate: str = 'cpu') -> Tuple[Path, Optional[Asset]]:
-    """Return the model file for a registry name or path, and its registry entry if any.
+    """
+    Return the model file for a registry name or path, and its registry entry if any.
 
     A registry model is swapped for its variant compiled for an accelerator ``delegate`` (for
     example the ``_edgetpu`` file for delegate edgetpu) when the registry has one; a compiled

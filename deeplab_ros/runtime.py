@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""TensorFlow Lite runtimes and hardware delegates: the only place that imports LiteRT.
+"""
+TensorFlow Lite runtimes and hardware delegates: the only place that imports LiteRT.
 
 A runtime is imported lazily: ``ai_edge_litert`` (LiteRT, the default), ``tflite_runtime``
 (what NXP BSPs and Coral ship) or ``tensorflow``. Delegates are loaded here and nowhere else.
@@ -105,7 +106,7 @@ def import_runtime(name: str = 'auto') -> tuple:
     if name not in RUNTIMES:
         raise RuntimeNotFoundError('unknown runtime %r; choose one of %s' % (
             name, ', '.join(RUNTIMES)))
-    names = [n for n in RUNTIMES[1:]] if name == 'auto' else [name]
+    names = list(RUNTIMES[1:]) if name == 'auto' else [name]
     failures = []
     for candidate in names:
         module_name, install = _RUNTIME_MODULES[candidate]
@@ -178,7 +179,8 @@ def load_interpreter(model_path: Path, runtime: str = 'auto', delegate: str = 'c
                      delegate_options: Union[Sequence[str], Mapping, None] = None,
                      fallback: bool = False, auto_models: Optional[Mapping[str, Path]] = None,
                      cpu_model_path: Optional[Path] = None) -> LoadedInterpreter:
-    """Load a model with a runtime and delegate.
+    """
+    Load a model with a runtime and delegate.
 
     :param delegate: one of :data:`DELEGATES`; 'auto' tries the accelerators in
         :data:`AUTO_ORDER` and settles on the CPU, saying which it took; 'external' loads
