@@ -26,23 +26,22 @@ import random
 import time
 import unittest
 
+from ament_index_python.packages import get_package_share_directory
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+import numpy as np
 import pytest
+import rclpy
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
 
-launch_testing = pytest.importorskip('launch_testing')
+launch = pytest.importorskip('launch')
+pytest.importorskip('launch.actions')
+pytest.importorskip('launch.launch_description_sources')
 pytest.importorskip('launch_ros')
-
-from ament_index_python.packages import get_package_share_directory  # noqa: E402
-from launch import LaunchDescription  # noqa: E402
-from launch.actions import IncludeLaunchDescription  # noqa: E402
-from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
-import launch_testing.actions  # noqa: E402
-import launch_testing.asserts  # noqa: E402
-from lifecycle_msgs.msg import Transition  # noqa: E402
-from lifecycle_msgs.srv import ChangeState, GetState  # noqa: E402
-import numpy as np  # noqa: E402
-import rclpy  # noqa: E402
-from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import Image  # noqa: E402
+launch_testing = pytest.importorskip('launch_testing')
+pytest.importorskip('launch_testing.actions')
+pytest.importorskip('launch_testing.asserts')
 
 NAMESPACE = 'launch_test'
 # An isolated domain on this machine unless the caller chose one.
@@ -55,9 +54,9 @@ os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 def generate_test_description():
     """Launch pc.launch.py as a user would, in a namespace, two threads."""
     pc = os.path.join(get_package_share_directory('deeplab_ros'), 'launch', 'pc.launch.py')
-    return LaunchDescription([
-        IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(pc),
+    return launch.LaunchDescription([
+        launch.actions.IncludeLaunchDescription(
+            launch.launch_description_sources.PythonLaunchDescriptionSource(pc),
             launch_arguments={'namespace': NAMESPACE, 'num_threads': '2'}.items()),
         launch_testing.actions.ReadyToTest(),
     ])
