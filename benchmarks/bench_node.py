@@ -81,7 +81,7 @@ def naive_node(model: str, threads: int) -> None:
     from deeplab_ros.pipeline import Segmenter
 
     rclpy.init()
-    node = rclpy.create_node('deeplab')
+    node = rclpy.create_node('bench_seg')
     seg = Segmenter.open(model, num_threads=threads)
     labels_pub = node.create_publisher(Image, 'segmentation/labels', 1)
     color_pub = node.create_publisher(Image, 'segmentation/color', 1)
@@ -119,13 +119,14 @@ def driver(impl: str, profile: str, model: str, threads: int, duration: float,
 
     env = _env(profile, domain)
     if impl == 'node':
-        cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args',
+        cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', '__node:=bench_seg',
                '-p', f'model:={model}', '-p', f'num_threads:={threads}',
                '-p', 'publish_overlay:=false', '-p', 'diagnostics_period:=1.0']
     else:
         cmd = [sys.executable, __file__, '--naive-node', '--model', model,
                '--threads', str(threads)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(f'/tmp/bench_node_{impl}_{profile}_{os.getpid()}.log', 'w')
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     rclpy.init(domain_id=domain)
     node = rclpy.create_node('bench_driver')
     executor = SingleThreadedExecutor()
@@ -150,7 +151,7 @@ def driver(impl: str, profile: str, model: str, threads: int, duration: float,
                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
     try:
         if impl == 'node':
-            client = node.create_client(ChangeState, '/deeplab/change_state')
+            client = node.create_client(ChangeState, '/bench_seg/change_state')
             assert client.wait_for_service(timeout_sec=30), 'node did not start'
             for transition in (1, 3):
                 request = ChangeState.Request()
@@ -159,7 +160,8 @@ def driver(impl: str, profile: str, model: str, threads: int, duration: float,
                 deadline = time.monotonic() + 60
                 while not future.done() and time.monotonic() < deadline:
                     time.sleep(0.01)
-                assert future.result() and future.result().success, 'transition failed'
+                assert future.result() and future.result().success, \
+                    f'transition {transition} failed, see {log.name}'
         deadline = time.monotonic() + 30
         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
