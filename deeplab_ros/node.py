@@ -44,6 +44,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 INPUT_TRANSPORTS = ('raw', 'compressed')
@@ -72,7 +73,7 @@ _PARAMETERS: Dict[str, Tuple[Any, str, Any]] = {
     'delegate_options': ([], 'Delegate options as key=value strings.' + _CONFIGURE, None),
     'delegate_fallback': (False, 'Fall back to the CPU when the delegate cannot load '
                           '(diagnostics then WARN).' + _CONFIGURE, None),
-    'num_threads': (0, "CPU threads for inference; 0: the runtime's default." + _CONFIGURE,
+    'num_threads': (0, 'CPU threads for inference; 0: one per CPU core.' + _CONFIGURE,
                     (0, 64, 1)),
     'warmup_runs': (1, 'Inferences run at configure so that the first frame is not slow.'
                     + _CONFIGURE, (0, 100, 1)),
@@ -132,7 +133,8 @@ class _Camera:
         self.stats = FrameStats(now=now)
         self.pubs: Dict[str, Any] = {}
         self.subs: List[Any] = []
-        self.pending: Optional[Any] = None
+        self.pending: Optional[bytes] = None  # newest serialized frame, not yet taken
+        self.msg_type: Any = Image
         self.info: Optional[CameraInfo] = None
         self.last_accepted = -1e9
 
@@ -391,10 +393,12 @@ class SegmentationNode(LifecycleNode):
         compressed = self._value('input_transport') == 'compressed'
         for camera in self._cameras:
             topic = camera.prefix + ('image/compressed' if compressed else 'image')
+            camera.msg_type = CompressedImage if compressed else Image
+            # raw: frames stay serialized until the worker takes one, so the frames that a
+            # newer one replaces cost no conversion to Python.
             camera.subs.append(self.create_subscription(
-                CompressedImage if compressed else Image, topic,
-                lambda msg, c=camera: self._on_image(c, msg), best_effort,
-                qos_overriding_options=overrides))
+                camera.msg_type, topic, lambda data, c=camera: self._on_image(c, data),
+                best_effort, qos_overriding_options=overrides, raw=True))
             camera.subs.append(self.create_subscription(
                 CameraInfo, camera.prefix + 'camera_info',
                 lambda msg, c=camera: setattr(c, 'info', msg), best_effort))
@@ -468,7 +472,7 @@ class SegmentationNode(LifecycleNode):
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _on_image(self, camera: _Camera, msg: Any) -> None:
+    def _on_image(self, camera: _Camera, data: bytes) -> None:
         """Park the newest frame for the worker; never waits for inference."""
         camera.stats.on_received()
         live = self._live
@@ -481,7 +485,7 @@ class SegmentationNode(LifecycleNode):
         with self._cond:
             if camera.pending is not None:
                 camera.stats.on_dropped()
-            camera.pending = msg
+            camera.pending = data
             self._cond.notify()
 
     def _take(self) -> Optional[Tuple[_Camera, Any]]:
@@ -519,8 +523,8 @@ class SegmentationNode(LifecycleNode):
                 self.get_logger().error(
                     f'segmentation failed: {reason}', throttle_duration_sec=_LOG_THROTTLE_S)
 
-    def _process(self, camera: _Camera, msg: Any) -> None:
-        """Decode, segment and publish one frame to the outputs that have subscribers."""
+    def _process(self, camera: _Camera, data: bytes) -> None:
+        """Decode, segment and publish one serialized frame to the outputs with subscribers."""
         live, segmenter = self._live, self._segmenter
         pubs = camera.pubs
         wanted = {name for name, pub in pubs.items() if pub.get_subscription_count() > 0}
@@ -538,6 +542,7 @@ class SegmentationNode(LifecycleNode):
             camera.stats.on_skipped()
             return
         start = time.perf_counter()
+        msg = deserialize_message(data, camera.msg_type)
         if isinstance(msg, CompressedImage):
             rgb = decode_compressed(msg.format, msg.data)
         else:
