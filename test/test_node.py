@@ -290,11 +290,14 @@ def test_live_parameters(ros, node, io, bird, segmenter):
 def test_latest_frame_only(ros, node, io):
     pubs, subs = io
     cat = h.load_rgb('cat_720p.jpg')
+    time.sleep(1.0)  # let frames republished by earlier tests settle, then count afresh
+    subs['diagnostics'].clear()
     before = _diagnostics(ros, io, lambda v: True, 'diagnostics')
     rows = h.encode(cat, 'rgb8')
-    stamps = [_next_stamp() for _ in range(30)]
-    for stamp in stamps:
+    stamps = [_next_stamp() for _ in range(40)]
+    for stamp in stamps:  # every 5 ms: faster than inference, slow enough to reach the node
         pubs['image'].publish(h.image_msg(rows, 1280, 'rgb8', stamp))
+        time.sleep(0.005)
     values = _diagnostics(
         ros, io, lambda v: int(v['frames_dropped']) > int(before['frames_dropped']),
         'dropped frames')
