@@ -44,7 +44,6 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 INPUT_TRANSPORTS = ('raw', 'compressed')
@@ -133,8 +132,7 @@ class _Camera:
         self.stats = FrameStats(now=now)
         self.pubs: Dict[str, Any] = {}
         self.subs: List[Any] = []
-        self.pending: Optional[bytes] = None  # newest serialized frame, not yet taken
-        self.msg_type: Any = Image
+        self.pending: Optional[Any] = None
         self.info: Optional[CameraInfo] = None
         self.last_accepted = -1e9
 
@@ -393,12 +391,10 @@ class SegmentationNode(LifecycleNode):
         compressed = self._value('input_transport') == 'compressed'
         for camera in self._cameras:
             topic = camera.prefix + ('image/compressed' if compressed else 'image')
-            camera.msg_type = CompressedImage if compressed else Image
-            # raw: frames stay serialized until the worker takes one, so the frames that a
-            # newer one replaces cost no conversion to Python.
             camera.subs.append(self.create_subscription(
-                camera.msg_type, topic, lambda data, c=camera: self._on_image(c, data),
-                best_effort, qos_overriding_options=overrides, raw=True))
+                CompressedImage if compressed else Image, topic,
+                lambda msg, c=camera: self._on_image(c, msg), best_effort,
+                qos_overriding_options=overrides))
             camera.subs.append(self.create_subscription(
                 CameraInfo, camera.prefix + 'camera_info',
                 lambda msg, c=camera: setattr(c, 'info', msg), best_effort))
@@ -472,7 +468,7 @@ class SegmentationNode(LifecycleNode):
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _on_image(self, camera: _Camera, data: bytes) -> None:
+    def _on_image(self, camera: _Camera, msg: Any) -> None:
         """Park the newest frame for the worker; never waits for inference."""
         camera.stats.on_received()
         live = self._live
@@ -485,7 +481,7 @@ class SegmentationNode(LifecycleNode):
         with self._cond:
             if camera.pending is not None:
                 camera.stats.on_dropped()
-            camera.pending = data
+            camera.pending = msg
             self._cond.notify()
 
     def _take(self) -> Optional[Tuple[_Camera, Any]]:
@@ -523,8 +519,8 @@ class SegmentationNode(LifecycleNode):
                 self.get_logger().error(
                     f'segmentation failed: {reason}', throttle_duration_sec=_LOG_THROTTLE_S)
 
-    def _process(self, camera: _Camera, data: bytes) -> None:
-        """Decode, segment and publish one serialized frame to the outputs with subscribers."""
+    def _process(self, camera: _Camera, msg: Any) -> None:
+        """Decode, segment and publish one frame to the outputs that have subscribers."""
         live, segmenter = self._live, self._segmenter
         pubs = camera.pubs
         wanted = {name for name, pub in pubs.items() if pub.get_subscription_count() > 0}
@@ -542,7 +538,6 @@ class SegmentationNode(LifecycleNode):
             camera.stats.on_skipped()
             return
         start = time.perf_counter()
-        msg = deserialize_message(data, camera.msg_type)
         if isinstance(msg, CompressedImage):
             rgb = decode_compressed(msg.format, msg.data)
         else:
