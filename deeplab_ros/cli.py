@@ -59,6 +59,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _fraction(text: str) -> float:
+    """Parse a number from 0 to 1 for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError('expected a number from 0 to 1, not %r' % text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError('must be from 0 to 1, not %s' % text)
+    return value
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options every model-running subcommand shares."""
     parser.add_argument('--model', '-m', default=DEFAULT_MODEL,
@@ -261,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_arguments(segment)
     segment.add_argument('inputs', nargs='+', metavar='IMAGE_OR_DIR')
     segment.add_argument('--out', '-o', required=True, help='output folder')
-    segment.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    segment.add_argument('--alpha', type=_fraction, default=0.5, help='overlay opacity')
     segment.set_defaults(func=cmd_segment)
 
     bench = commands.add_parser('bench', help='latency of each stage vs raw invoke',
@@ -272,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help='camera image size (default 1280x720)')
     bench.add_argument('--image', default='', help='image to use (default: cat_720p.jpg)')
     bench.add_argument('--runs', type=_positive, default=50, help='timed runs')
-    bench.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    bench.add_argument('--alpha', type=_fraction, default=0.5, help='overlay opacity')
     bench.add_argument('--json', action='store_true', help='print JSON')
     bench.set_defaults(func=cmd_bench)
 

@@ -20,6 +20,7 @@ import time
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from deeplab_ros import registry
+from deeplab_ros.errors import AssetError
 from deeplab_ros.labels import LabelSet, resolve_labels
 from deeplab_ros.model import Model
 from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS, postprocess, target_size
@@ -104,23 +105,30 @@ class Segmenter:
         :raises deeplab_ros.errors.DeeplabError: with a message saying what to do.
         """
         path, asset = registry.resolve_model(model, delegate)
+        variants = asset.variants if asset is not None else {}
+        # The plain model is needed only when settling on the CPU is possible.
         cpu_path = None
-        if asset is not None and asset.variants.get('cpu'):
-            cpu_path = registry.fetch(asset.variants['cpu'])
-        auto_models = None
+        if variants.get('cpu') and (delegate_fallback or delegate == 'auto'):
+            cpu_path = registry.fetch(variants['cpu'])
+        auto_models, skipped = None, ''
         if delegate == 'auto' and asset is not None:
             auto_models = {'vx': path, 'gpu': path}
-            if asset.variants.get('edgetpu'):
-                auto_models['edgetpu'] = registry.fetch(asset.variants['edgetpu'])
+            if variants.get('edgetpu'):
+                try:  # optional: auto must work offline without the compiled file
+                    auto_models['edgetpu'] = registry.fetch(variants['edgetpu'])
+                except AssetError as exc:
+                    skipped = '; edgetpu: not tried, %s' % exc
         loaded = load_interpreter(path, runtime=runtime, delegate=delegate,
                                   num_threads=num_threads, delegate_library=delegate_library,
                                   delegate_options=delegate_options, fallback=delegate_fallback,
                                   auto_models=auto_models, cpu_model_path=cpu_path)
+        if loaded.delegate == 'cpu' and skipped:
+            loaded.fallback_reason += skipped
         if loaded.delegate == 'cpu' and cpu_path is not None:
             path = cpu_path
         elif loaded.delegate == 'edgetpu' and auto_models and 'edgetpu' in auto_models:
             path = auto_models['edgetpu']
-        name = asset.name if asset is not None else Path(path).stem
+        name = Path(path).stem  # the file actually running (registry files are <name>.tflite)
         loaded_model = Model(loaded, path, name)
         classes = loaded_model.facts.num_classes or (asset.classes if asset else 0)
         label_set = resolve_labels(

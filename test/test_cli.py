@@ -44,6 +44,7 @@ def test_help_everywhere(command):
 
 @pytest.mark.parametrize('args', [['segment', 'x.png'], ['bench', '--input-size', '12by7'],
                                   ['bench', '--runs', '0'], ['frobnicate'], ['eval'],
+                                  ['segment', '--alpha', '1.5', '--out', 'o', 'x.png'],
                                   ['segment', '--delegate', 'tpu', '--out', 'o', 'x.png']])
 def test_usage_errors_exit_2(args):
     result = deeplab(*args)

@@ -75,6 +75,7 @@ def test_edgetpu_registry_model_falls_back_to_its_plain_variant():
     segmenter = Segmenter.open(MODEL, delegate='edgetpu', delegate_fallback=True, num_threads=1)
     assert segmenter.info.delegate == 'cpu' and segmenter.info.fell_back
     assert segmenter.info.model_path.name == MODEL + '.tflite'
+    assert segmenter.info.model_name == MODEL  # what runs, not the compiled variant asked for
 
 
 def test_edgetpu_delegate_picks_the_compiled_variant(monkeypatch):
@@ -124,3 +125,15 @@ def test_delegate_options_parse():
     assert parse_options({'device': 'pci:0'}) == {'device': 'pci:0'}
     with pytest.raises(DelegateError, match='key=value'):
         parse_options(['device'])
+
+
+def test_auto_works_offline_without_the_compiled_variant(tmp_path, monkeypatch):
+    mirror = tmp_path / 'mirror'
+    mirror.mkdir()
+    (mirror / (MODEL + '.tflite')).write_bytes(registry.fetch(MODEL).read_bytes())
+    monkeypatch.setenv('DEEPLAB_ROS_HOME', str(tmp_path / 'home'))
+    monkeypatch.setenv('DEEPLAB_ROS_MIRROR', str(mirror))
+    monkeypatch.setenv('DEEPLAB_ROS_OFFLINE', '1')
+    segmenter = Segmenter.open(MODEL, delegate='auto', num_threads=1)
+    assert segmenter.info.delegate == 'cpu' and segmenter.info.model_name == MODEL
+    assert 'edgetpu:' in segmenter.info.fallback_reason
