@@ -23,6 +23,10 @@ class AssetError(DeeplabError):
     """A model, image or label file is missing, corrupt or cannot be downloaded."""
 
 
+class AssetUnavailableError(AssetError):
+    """A registry file is in no cache or mirror and cannot be downloaded (e.g. offline)."""
+
+
 class RuntimeNotFoundError(DeeplabError):
     """No TensorFlow Lite runtime (LiteRT, tflite_runtime, TensorFlow) can be imported."""
 

@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import urllib.error
 import urllib.request
 
-from deeplab_ros.errors import AssetError
+from deeplab_ros.errors import AssetError, AssetUnavailableError
 
 CORAL = 'https://github.com/google-coral/test_data/raw/master/'
 TF_MODELS = 'https://storage.googleapis.com/download.tensorflow.org/models/tflite/'
@@ -258,8 +258,9 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
 
     :param name: a registry short name or file name (``models list`` shows them).
     :param progress: called with (bytes done, bytes total); default: a line on a terminal.
-    :raises AssetError: unknown name, checksum mismatch, or not available (offline or
-        unreachable), with the URL and the place to put the file by hand.
+    :raises AssetError: unknown name or checksum mismatch; :class:`AssetUnavailableError`
+        when no cache, mirror or download has it (offline or unreachable), with the URL and
+        the place to put the file by hand.
     """
     asset = lookup(name)
     if asset is None:
@@ -290,9 +291,9 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
     why = '; '.join(errors) if errors else (
         'offline (DEEPLAB_ROS_OFFLINE=1) and not in any mirror' if offline()
         else 'not in any mirror')
-    raise AssetError('cannot get %s (%s). Download %s (sha256 %s) and put it at %s, or in a '
-                     'directory named by DEEPLAB_ROS_MIRROR' % (
-                         asset.filename, why, asset.url, asset.sha256, destination))
+    raise AssetUnavailableError(
+        'cannot get %s (%s). Download %s (sha256 %s) and put it at %s, or in a directory named '
+        'by DEEPLAB_ROS_MIRROR' % (asset.filename, why, asset.url, asset.sha256, destination))
 
 
 def resolve_model(model: str, delegate: str = 'cpu') -> Tuple[Path, Optional[Asset]]:

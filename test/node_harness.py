@@ -30,6 +30,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import cv2
+from deeplab_ros import registry
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
@@ -42,8 +43,6 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ASSETS = ROOT.parent / 'shared' / 'assets'
-IMAGES = ASSETS / 'images'
 PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
 TIMEOUT = 20.0
 
@@ -58,16 +57,24 @@ SHUTDOWN = Transition.TRANSITION_INACTIVE_SHUTDOWN
 
 
 def node_env() -> Dict[str, str]:
-    """Return the environment of the node process: private domain, local mirror, profile."""
+    """Return the environment of the node process: private domain and the DDS profile."""
     env = dict(os.environ)
     env['ROS_DOMAIN_ID'] = str(DOMAIN_ID)
     env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), env.get('PYTHONPATH')]))
     env['PYTHONUNBUFFERED'] = '1'
-    env.setdefault('DEEPLAB_ROS_MIRROR', f'{ASSETS / "models"}{os.pathsep}{IMAGES}')
-    env.setdefault('DEEPLAB_ROS_OFFLINE', '1')
     return env
+
+
+def require(*names: str) -> List[pathlib.Path]:
+    """
+    Fetch registry models or images into the cache the node process reads too.
+
+    Raises AssetUnavailableError (the test is skipped, see conftest) when none of the
+    cache, ``DEEPLAB_ROS_MIRROR`` or the network has one of them.
+    """
+    return [registry.fetch(name) for name in names]
 
 
 def node_command() -> List[str]:
@@ -232,9 +239,10 @@ class Ros:
 
 
 def load_rgb(name: str) -> np.ndarray:
-    """Return a test image as RGB uint8."""
-    bgr = cv2.imread(str(IMAGES / name), cv2.IMREAD_COLOR)
-    assert bgr is not None, f'missing test asset {IMAGES / name}'
+    """Return a registry image (cache, mirror or download) as RGB uint8."""
+    path, = require(name)
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    assert bgr is not None, f'cannot read {path}'
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 

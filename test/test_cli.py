@@ -52,6 +52,8 @@ def test_usage_errors_exit_2(args):
 
 
 def test_models_list_and_fetch():
+    registry.fetch(MODEL)  # a model and an image the tool can fetch (else: skipped)
+    registry.fetch('bird.bmp')
     listing = json.loads(deeplab('models', 'list', '--json').stdout)
     assert {row['name'] for row in listing} == set(registry.MODELS)
     assert all(row['sha256'] and row['url'] for row in listing)
@@ -65,6 +67,7 @@ def test_models_list_and_fetch():
 
 
 def test_failures_exit_1_with_a_message(tmp_path):
+    registry.fetch(MODEL + '_edgetpu')
     missing = deeplab('segment', '--model', str(tmp_path / 'none.tflite'), '--out',
                       str(tmp_path), str(registry.fetch('bird.bmp')))
     assert missing.returncode == 1 and 'neither a registry model' in missing.stderr
@@ -97,6 +100,7 @@ def test_segment_writes_labels_color_and_overlay(tmp_path):
 
 
 def test_bench_json():
+    registry.fetch(MODEL)
     result = deeplab('bench', '--model', MODEL, '--threads', '2', '--runs', '5',
                      '--input-size', '640x480', '--json')
     assert result.returncode == 0, result.stderr
@@ -125,6 +129,7 @@ def _voc_folder(root: Path, images: str, masks: str, colour: bool) -> None:
 @pytest.mark.parametrize('layout, colour', [(('JPEGImages', 'SegmentationClass'), True),
                                             (('images', 'masks'), False)])
 def test_eval_on_voc_layouts(tmp_path, layout, colour):
+    registry.fetch(MODEL)
     _voc_folder(tmp_path, *layout, colour)
     result = deeplab('eval', '--model', MODEL, '--threads', '2', '--voc', str(tmp_path),
                      '--json')

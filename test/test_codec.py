@@ -15,22 +15,24 @@
 """Tests of deeplab_ros.codec against OpenCV conversions, and of every malformed case."""
 
 import array
-import pathlib
 
 import cv2
+from deeplab_ros import registry
 from deeplab_ros.codec import decode_compressed, decode_raw, DecodeError, RAW_ENCODINGS
 import numpy as np
 import pytest
-
-IMAGES = pathlib.Path(__file__).resolve().parents[2] / 'shared' / 'assets' / 'images'
 
 
 @pytest.fixture(scope='module')
 def rgb() -> np.ndarray:
     """Return bird.bmp as RGB (512x343: odd height, even width)."""
-    bgr = cv2.imread(str(IMAGES / 'bird.bmp'), cv2.IMREAD_COLOR)
-    assert bgr is not None, f'missing test asset {IMAGES / "bird.bmp"}'
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(cv2.imread(str(registry.fetch('bird.bmp'))), cv2.COLOR_BGR2RGB)
+
+
+@pytest.fixture(scope='module')
+def cat_jpeg() -> bytes:
+    """Return the bytes of cat_720p.jpg."""
+    return registry.fetch('cat_720p.jpg').read_bytes()
 
 
 def _uyvy(rgb: np.ndarray, yuy2: bool) -> np.ndarray:
@@ -148,10 +150,10 @@ def test_decode_error_is_a_value_error():
         decode_raw('rgb8', 1, 1, 3, b'')
 
 
-def test_jpeg_matches_opencv():
-    data = (IMAGES / 'cat_720p.jpg').read_bytes()
-    out = decode_compressed('jpeg', array.array('B', data))
-    expected = cv2.cvtColor(cv2.imread(str(IMAGES / 'cat_720p.jpg')), cv2.COLOR_BGR2RGB)
+def test_jpeg_matches_opencv(cat_jpeg):
+    out = decode_compressed('jpeg', array.array('B', cat_jpeg))
+    expected = cv2.cvtColor(cv2.imdecode(np.frombuffer(cat_jpeg, np.uint8), cv2.IMREAD_COLOR),
+                            cv2.COLOR_BGR2RGB)
     assert out.shape == (720, 1280, 3)
     np.testing.assert_array_equal(out, expected)
 
@@ -180,24 +182,27 @@ def test_grey_jpeg_becomes_rgb(rgb):
     assert (out[:, :, 0] == out[:, :, 1]).all()
 
 
-def _corrupt_cases():
-    jpeg = (IMAGES / 'cat_720p.jpg').read_bytes()
+def _png16() -> bytes:
     ok, png = cv2.imencode('.png', np.zeros((16, 16, 3), np.uint8))
     assert ok
-    png = png.tobytes()
-    return [
-        ('jpeg', b'', 'empty compressed image'),
-        ('jpeg', b'not an image at all', 'neither JPEG nor PNG'),
-        ('jpeg', jpeg[:len(jpeg) // 2], 'truncated JPEG'),
-        ('jpeg', jpeg[:2] + bytes(2000) + jpeg[2002:], 'corrupt jpeg'),
-        ('jpeg', jpeg[:400] + jpeg[-2:], 'corrupt jpeg'),
-        ('png', png[:len(png) // 2], 'corrupt png'),
-        ('png', jpeg, "format says 'png' but the data is jpeg"),
-        ('16UC1; compressedDepth png', png, 'depth images'),
-    ]
+    return png.tobytes()
 
 
-@pytest.mark.parametrize('image_format, data, match', _corrupt_cases())
-def test_malformed_compressed_frames_raise(image_format, data, match):
+# (format, bytes built from the sample JPEG, expected message)
+CORRUPT = {
+    'empty': ('jpeg', lambda jpeg: b'', 'empty compressed image'),
+    'not an image': ('jpeg', lambda jpeg: b'not an image at all', 'neither JPEG nor PNG'),
+    'truncated jpeg': ('jpeg', lambda jpeg: jpeg[:len(jpeg) // 2], 'truncated JPEG'),
+    'zeroed jpeg': ('jpeg', lambda jpeg: jpeg[:2] + bytes(2000) + jpeg[2002:], 'corrupt jpeg'),
+    'jpeg without scan': ('jpeg', lambda jpeg: jpeg[:400] + jpeg[-2:], 'corrupt jpeg'),
+    'truncated png': ('png', lambda jpeg: _png16()[:len(_png16()) // 2], 'corrupt png'),
+    'format mismatch': ('png', lambda jpeg: jpeg, "format says 'png' but the data is jpeg"),
+    'depth': ('16UC1; compressedDepth png', lambda jpeg: _png16(), 'depth images'),
+}
+
+
+@pytest.mark.parametrize('case', sorted(CORRUPT))
+def test_malformed_compressed_frames_raise(cat_jpeg, case):
+    image_format, make, match = CORRUPT[case]
     with pytest.raises(DecodeError, match=match):
-        decode_compressed(image_format, data)
+        decode_compressed(image_format, make(cat_jpeg))

@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 import cv2
+from deeplab_ros import registry
 import pytest
 
 pytest.importorskip('rclpy')
@@ -28,6 +29,8 @@ pytest.importorskip('deeplab_ros.node')
 
 
 def test_demo_writes_pngs_and_prints_the_table(tmp_path: Path):
+    for name in ('deeplabv3_mnv2_dm05_pascal_quant', 'cat_720p.jpg', 'bird.bmp'):
+        registry.fetch(name)  # what the demo plays (else: skipped)
     out = tmp_path / 'demo_out'
     env = dict(os.environ)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
@@ -57,6 +60,8 @@ def test_demo_writes_pngs_and_prints_the_table(tmp_path: Path):
 
 
 def test_demo_fails_clearly_on_a_missing_model(tmp_path: Path):
+    registry.fetch('cat_720p.jpg')
+    registry.fetch('bird.bmp')
     result = subprocess.run(
         [sys.executable, '-m', 'deeplab_ros.demo', '--out', str(tmp_path), '--model',
          str(tmp_path / 'missing.tflite'), '--duration', '1',

@@ -19,7 +19,6 @@ One node process goes through every lifecycle transition, driven through its ser
 ``ros2 lifecycle set``; outputs are compared with the engine run in this process.
 """
 
-import os
 import time
 
 from deeplab_ros.codec import decode_raw
@@ -42,9 +41,7 @@ STAGE_KEYS = [f'{s}_ms_{p}' for s in ('preprocess', 'inference', 'postprocess', 
 
 @pytest.fixture(scope='module')
 def segmenter():
-    for key, value in h.node_env().items():
-        if key.startswith('DEEPLAB_ROS_'):
-            os.environ.setdefault(key, value)
+    h.require(MODEL, MODEL + '_edgetpu')
     seg = Segmenter.open(MODEL, num_threads=2)
     yield seg
     seg.close()
@@ -58,7 +55,7 @@ def ros():
 
 
 @pytest.fixture(scope='module')
-def node(tmp_path_factory):
+def node(tmp_path_factory, segmenter):
     proc = h.NodeProcess(NAME, {'model': 'does_not_exist', 'num_threads': '2',
                                 'diagnostics_period': '0.25'},
                          tmp_path_factory.mktemp('node'))

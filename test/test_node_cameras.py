@@ -14,7 +14,6 @@
 
 """Two cameras served by one segmentation_node over JPEG CompressedImage topics."""
 
-import os
 import threading
 import time
 
@@ -29,10 +28,9 @@ from sensor_msgs.msg import CompressedImage, Image
 
 NAME = 'deeplab_cams'
 FQN = '/' + NAME
-JPEG = (h.IMAGES / 'cat_720p.jpg').read_bytes()
 
 
-def _jpeg(stamp_ns: int, data: bytes = JPEG) -> CompressedImage:
+def _jpeg(stamp_ns: int, data: bytes) -> CompressedImage:
     msg = CompressedImage()
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
     msg.header.frame_id = 'camera_optical'
@@ -43,9 +41,7 @@ def _jpeg(stamp_ns: int, data: bytes = JPEG) -> CompressedImage:
 
 @pytest.fixture(scope='module')
 def setup(tmp_path_factory):
-    for key, value in h.node_env().items():
-        if key.startswith('DEEPLAB_ROS_'):
-            os.environ.setdefault(key, value)
+    h.require('deeplabv3_mnv2_dm05_pascal_quant')
     node = h.NodeProcess(NAME, {'cameras': '[left, right]', 'input_transport': 'compressed',
                                 'num_threads': '2', 'diagnostics_period': '0.25',
                                 'publish_overlay': 'false'},
@@ -62,6 +58,7 @@ def setup(tmp_path_factory):
 
 def test_two_cameras_compressed(setup):
     ros, node, seg = setup
+    jpeg = h.require('cat_720p.jpg')[0].read_bytes()
     assert ros.change_state(FQN, h.CONFIGURE)
     assert ros.change_state(FQN, h.ACTIVATE)
     qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
@@ -72,15 +69,15 @@ def test_two_cameras_compressed(setup):
     diagnostics = h.Collector(ros.node, DiagnosticArray, '/diagnostics')
     for pub in pubs.values():
         ros.wait_for(lambda p=pub: p.get_subscription_count() > 0, what='subscription')
-    expected = seg.segment(decode_compressed('jpeg', JPEG)).labels
+    expected = seg.segment(decode_compressed('jpeg', jpeg)).labels
     for camera in ('left', 'right'):
         stamp = time.time_ns()
-        out, = h.publish_until(ros, pubs[camera], _jpeg(stamp), [labels[camera]], stamp)
+        out, = h.publish_until(ros, pubs[camera], _jpeg(stamp, jpeg), [labels[camera]], stamp)
         assert (out.width, out.height, out.encoding) == (1280, 720, 'mono8')
         np.testing.assert_array_equal(h.as_array(out), expected)
 
     # A corrupt JPEG on the left is rejected and counted; the left camera keeps working.
-    bad = _jpeg(time.time_ns(), JPEG[:2] + bytes(3000) + JPEG[3002:])
+    bad = _jpeg(time.time_ns(), jpeg[:2] + bytes(3000) + jpeg[3002:])
 
     def rejected():
         msg = diagnostics.find(lambda m: h.diagnostic_values(m, NAME, '/left') is not None)
@@ -89,21 +86,21 @@ def test_two_cameras_compressed(setup):
     values = ros.wait_for(rejected, what='rejection', every=lambda: pubs['left'].publish(bad))
     assert 'corrupt jpeg' in values['last_reject_reason']
     stamp = time.time_ns()
-    h.publish_until(ros, pubs['left'], _jpeg(stamp), [labels['left']], stamp)
+    h.publish_until(ros, pubs['left'], _jpeg(stamp, jpeg), [labels['left']], stamp)
 
     # Fairness: the left camera floods, the right one is still served.
     stop = threading.Event()
 
     def flood():
         while not stop.is_set():
-            pubs['left'].publish(_jpeg(time.time_ns()))
+            pubs['left'].publish(_jpeg(time.time_ns(), jpeg))
             time.sleep(0.01)
     flooder = threading.Thread(target=flood)
     flooder.start()
     try:
         for _ in range(3):
             stamp = time.time_ns()
-            h.publish_until(ros, pubs['right'], _jpeg(stamp), [labels['right']], stamp,
+            h.publish_until(ros, pubs['right'], _jpeg(stamp, jpeg), [labels['right']], stamp,
                             timeout=10.0)
     finally:
         stop.set()
