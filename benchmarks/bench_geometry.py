@@ -1,0 +1,119 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Benchmark the per-frame cost of the navigation clouds (a script, not a test).
+
+A 1280x720 label map of a street-like scene (sky and buildings above, ground below, a few
+people and cars standing on it) goes through the flat-ground clouds (ground points and
+obstacle contact points) and the depth clouds (obstacles and ground from a 640x480 uint16
+depth image), each packed for PointCloud2. Prints the median of ``--repeat`` runs per step,
+after one warm-up call that builds the cached tables.
+
+Usage, from the repository root::
+
+    .venv/bin/python benchmarks/bench_geometry.py [--stride 4] [--repeat 300]
+"""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from deeplab_ros.geometry import (class_lut, depth_points, GroundModel,  # noqa: E402, I100
+                                  Intrinsics, pack_points)
+
+SKY, BUILDING, ROAD, SIDEWALK, PERSON, CAR = 0, 2, 7, 8, 15, 13
+
+
+def scene(width: int = 1280, height: int = 720) -> np.ndarray:
+    """Return a label map: half ground, buildings, three people and two cars on the road."""
+    labels = np.full((height, width), SKY, np.uint8)
+    labels[150:360] = BUILDING
+    labels[360:] = ROAD
+    labels[360:, :200] = SIDEWALK
+    rng = np.random.default_rng(0)
+    for left, top, bottom, w, cls in ((300, 250, 520, 60, PERSON), (700, 280, 470, 40, PERSON),
+                                      (1100, 230, 600, 90, PERSON), (450, 330, 450, 220, CAR),
+                                      (850, 340, 420, 160, CAR)):
+        labels[top:bottom, left:left + w] = cls
+    noise = rng.random((height, width)) < 0.01  # speckle, as a real segmentation has
+    labels[noise] = SIDEWALK
+    return labels
+
+
+def median_ms(fn, repeat: int) -> float:
+    """Return the median wall time of ``fn()`` in milliseconds."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+def main() -> None:
+    """Time each step and both clouds together."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--stride', type=int, default=4)
+    parser.add_argument('--repeat', type=int, default=300)
+    args = parser.parse_args()
+    k = Intrinsics(fx=900.0, fy=900.0, cx=639.5, cy=359.5, width=1280, height=720)
+    labels = scene()
+    ground = class_lut([ROAD, SIDEWALK], 21)
+    obstacles = class_lut([PERSON, CAR], 21)
+    model = GroundModel(k, height=0.8, pitch=0.15, roll=0.0, stride=args.stride,
+                        max_range=10.0)
+    depth = np.full((480, 640), 3000, np.uint16)
+    depth[::7, ::5] = 0  # holes
+    steps = {
+        'ground_points': lambda: model.ground_points(labels, ground),
+        'contact_points': lambda: model.contact_points(labels, obstacles, ground),
+        'depth_points obstacles': lambda: depth_points(
+            labels, obstacles, depth, 0.001, k, args.stride, 10.0),
+        'depth_points ground': lambda: depth_points(
+            labels, ground, depth, 0.001, k, args.stride, 10.0),
+    }
+
+    def flat_both():
+        pack_points(*model.ground_points(labels, ground)).tobytes()
+        pack_points(*model.contact_points(labels, obstacles, ground)).tobytes()
+
+    def depth_both():
+        pack_points(*depth_points(labels, obstacles, depth, 0.001, k, args.stride, 10.0))
+        pack_points(*depth_points(labels, ground, depth, 0.001, k, args.stride, 10.0))
+
+    print('1280x720 labels, stride %d, %d repetitions, median ms' % (args.stride, args.repeat))
+    for name, fn in steps.items():
+        points = len(fn()[0])
+        print('  %-24s %7.3f ms  %6d points' % (name, median_ms(fn, args.repeat), points))
+    xyz, label = model.ground_points(labels, ground)
+    print('  %-24s %7.3f ms' % ('pack_points (ground)',
+                                median_ms(lambda: pack_points(xyz, label).tobytes(),
+                                          args.repeat)))
+    print('  %-24s %7.3f ms' % ('flat ground, both clouds', median_ms(flat_both, args.repeat)))
+    print('  %-24s %7.3f ms' % ('depth, both clouds', median_ms(depth_both, args.repeat)))
+    start = time.perf_counter()
+    GroundModel(k, 0.8, 0.15, 0.0, args.stride, 10.0).contact_points(labels, obstacles, ground)
+    print('  %-24s %7.3f ms (once per parameter change)' % (
+        'GroundModel tables', 1000.0 * (time.perf_counter() - start)))
+
+
+if __name__ == '__main__':
+    main()
