@@ -13,20 +13,22 @@
 # limitations under the License.
 
 """
-Benchmark segmentation_node end to end over real topics (a script, not a test).
+Benchmark segmentation_node against a naive node over real topics (a script, not a test).
 
-For each transport profile (the large-data FastDDS profile, FastDDS defaults) and each
-implementation (``node``: segmentation_node; ``naive``: all work inside the image callback,
-defined here and nowhere in the package) a driver process publishes 1280x720 rgb8 frames
-and subscribes to labels and colour:
+``naive`` is the obvious lifecycle node (defined here, nowhere in the package): decode,
+segment, colour and publish inside the image callback of a single-threaded executor, with a
+depth-5 best-effort subscription and no accounting. The two alternate, several rounds, each
+in its own process, driven by a camera process that publishes 1280x720 rgb8 frames and
+subscribes to labels and colour (reliably, as RViz does), all with the large-data Fast DDS
+profile. Phases: a 30 Hz camera, a 60 Hz camera (while a get_state / get_parameters round
+trip is timed every 0.25 s), 10 Hz, and two cameras at 30 Hz each. Figures are medians over
+the rounds: processed fps, latency from publish to label arrival, node CPU per processed
+frame, each camera's share.
 
-(a) saturated, 60 Hz: processed fps against raw ``invoke()`` fps measured in the same run;
-(b) 10 Hz: latency from publish to label arrival, and what it adds over ``invoke()``.
+From the repository root, in the ``make test`` environment (AMENT_PREFIX_PATH=$PWD/.venv,
+DEEPLAB_ROS_MIRROR naming a folder with the model and cat_720p.jpg)::
 
-Usage, from the repository root, with AMENT_PREFIX_PATH=$PWD/.venv,
-ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST and DEEPLAB_ROS_MIRROR set as for ``make test``::
-
-    .venv/bin/python benchmarks/bench_node.py [--duration 20] [--json out.json]
+    .venv/bin/python benchmarks/bench_node.py [--rounds 2] [--duration 12] [--json out.json]
 """
 
 import argparse
@@ -35,6 +37,7 @@ import json
 import os
 import pathlib
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -45,17 +48,17 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
-IMAGE = ROOT.parent / 'shared' / 'assets' / 'images' / 'cat_720p.jpg'
+NODE = 'bench_seg'
+PHASES = (('30hz', 30.0, 1), ('60hz', 60.0, 1), ('10hz', 10.0, 1), ('2x30hz', 30.0, 2))
+CAMERAS = ('left', 'right')
 
 
-def _env(profile: str, domain: int) -> Dict[str, str]:
+def _env(domain: int) -> Dict[str, str]:
     env = dict(os.environ)
     env['ROS_DOMAIN_ID'] = str(domain)
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), env.get('PYTHONPATH')]))
-    env.pop('FASTRTPS_DEFAULT_PROFILES_FILE', None)
-    if profile == 'large':
-        env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+    env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
     return env
 
 
@@ -64,146 +67,180 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def _rss_mb(pid: int) -> float:
-    for line in pathlib.Path(f'/proc/{pid}/status').read_text().splitlines():
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
-def naive_node(model: str, threads: int) -> None:
-    """Run the obvious node: decode, segment, colorize and publish inside the callback."""
+def naive_node(model: str, threads: int, cameras: List[str]) -> None:
+    """Run the naive lifecycle node: all work inside the image callback."""
     import rclpy
+    from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     from deeplab_ros.codec import decode_raw
     from deeplab_ros.pipeline import Segmenter
 
+    class Naive(LifecycleNode):
+        def on_configure(self, state):
+            self.seg = Segmenter.open(model, num_threads=threads)
+            self.outs = {c: (self.create_publisher(Image, f'{c}segmentation/labels', 1),
+                             self.create_publisher(Image, f'{c}segmentation/color', 1))
+                         for c in cameras}
+            return TransitionCallbackReturn.SUCCESS
+
+        def on_activate(self, state):
+            qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.BEST_EFFORT)
+            for camera in cameras:
+                self.create_subscription(Image, f'{camera}image',
+                                         lambda m, c=camera: self.on_image(c, m), qos)
+            return super().on_activate(state)
+
+        def on_image(self, camera, msg):
+            rgb = decode_raw(msg.encoding, msg.height, msg.width, msg.step, msg.data)
+            labels = self.seg.segment(rgb).labels
+            color = self.seg.colorize(labels)
+            for pub, pixels, encoding in zip(self.outs[camera], (labels, color),
+                                             ('mono8', 'rgb8')):
+                out = Image(header=msg.header, height=pixels.shape[0], width=pixels.shape[1],
+                            encoding=encoding, step=pixels.strides[0])
+                out.data = pixels.tobytes()
+                pub.publish(out)
+
     rclpy.init()
-    node = rclpy.create_node('bench_seg')
-    seg = Segmenter.open(model, num_threads=threads)
-    labels_pub = node.create_publisher(Image, 'segmentation/labels', 1)
-    color_pub = node.create_publisher(Image, 'segmentation/color', 1)
-
-    def on_image(msg):
-        rgb = decode_raw(msg.encoding, msg.height, msg.width, msg.step, msg.data)
-        labels = seg.segment(rgb).labels
-        color = seg.colorize(labels)
-        for pub, pixels, encoding in ((labels_pub, labels, 'mono8'),
-                                      (color_pub, color, 'rgb8')):
-            out = Image(header=msg.header, height=pixels.shape[0], width=pixels.shape[1],
-                        encoding=encoding, step=pixels.strides[0])
-            out.data = pixels.tobytes()
-            pub.publish(out)
-
-    node.create_subscription(Image, 'image', on_image,
-                             QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    node = Naive(NODE)
     try:
         rclpy.spin(node)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
-    seg.close()
 
 
-def driver(impl: str, profile: str, model: str, threads: int, duration: float,
+def _start(impl: str, model: str, threads: int, cameras: List[str], env, log):
+    if impl == 'node':
+        cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={NODE}',
+               '-p', f'model:={model}', '-p', f'num_threads:={threads}',
+               '-p', 'publish_overlay:=false', '-p', 'diagnostics_period:=1.0']
+        if cameras != ['']:
+            cmd += ['-p', 'cameras:=[' + ', '.join(c.rstrip('/') for c in cameras) + ']']
+    else:
+        cmd = [sys.executable, __file__, '--naive-node', '--model', model,
+               '--threads', str(threads), '--cameras', ','.join(cameras)]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def driver(impl: str, phase: str, model: str, threads: int, duration: float,
            domain: int) -> Dict[str, float]:
-    """Start one implementation, drive phases (a) and (b), return the figures."""
+    """Start one implementation, run one phase, return its figures."""
     import cv2
     import rclpy
-    from diagnostic_msgs.msg import DiagnosticArray
-    from lifecycle_msgs.srv import ChangeState
+    from lifecycle_msgs.srv import ChangeState, GetState
+    from rcl_interfaces.srv import GetParameters
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    env = _env(profile, domain)
-    if impl == 'node':
-        cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', '__node:=bench_seg',
-               '-p', f'model:={model}', '-p', f'num_threads:={threads}',
-               '-p', 'publish_overlay:=false', '-p', 'diagnostics_period:=1.0']
-    else:
-        cmd = [sys.executable, __file__, '--naive-node', '--model', model,
-               '--threads', str(threads)]
-    log = open(f'/tmp/bench_node_{impl}_{profile}_{os.getpid()}.log', 'w')
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    from deeplab_ros import registry
+
+    rate, count = next((r, c) for name, r, c in PHASES if name == phase)
+    cameras = [f'{c}/' for c in CAMERAS[:count]] if count > 1 else ['']
+    env = _env(domain)
+    log = open(f'/tmp/bench_node_{impl}_{phase}_{os.getpid()}.log', 'w')
+    proc = _start(impl, model, threads, cameras, env, log)
     rclpy.init(domain_id=domain)
     node = rclpy.create_node('bench_driver')
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     spinner = threading.Thread(target=executor.spin, daemon=True)
     spinner.start()
-    arrivals: List[tuple] = []
-    diag: Dict[str, str] = {}
+    arrivals = {c: [] for c in cameras}
+    best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 
-    def on_labels(msg):
+    def on_labels(camera, msg):
         stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        arrivals.append((time.time_ns(), stamp))
+        arrivals[camera].append((time.time_ns(), stamp))
 
-    def on_diag(msg):
-        for status in msg.status:
-            diag.update({kv.key: kv.value for kv in status.values})
+    pubs = {}
+    for camera in cameras:
+        node.create_subscription(Image, f'{camera}segmentation/labels',
+                                 lambda m, c=camera: on_labels(c, m), reliable)
+        node.create_subscription(Image, f'{camera}segmentation/color', lambda m: None,
+                                 reliable)
+        pubs[camera] = node.create_publisher(Image, f'{camera}image', best_effort)
 
-    node.create_subscription(Image, 'segmentation/labels', on_labels, 10)
-    node.create_subscription(Image, 'segmentation/color', lambda m: None, 10)
-    node.create_subscription(DiagnosticArray, '/diagnostics', on_diag, 10)
-    pub = node.create_publisher(Image, 'image',
-                                QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    def call(client, request, timeout=60.0):
+        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} not there'
+        future = client.call_async(request)
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(timeout), f'{client.srv_name} did not answer'
+        return future.result()
+
     try:
-        if impl == 'node':
-            client = node.create_client(ChangeState, '/bench_seg/change_state')
-            assert client.wait_for_service(timeout_sec=30), 'node did not start'
-            for transition in (1, 3):
-                request = ChangeState.Request()
-                request.transition.id = transition
-                future = client.call_async(request)
-                deadline = time.monotonic() + 60
-                while not future.done() and time.monotonic() < deadline:
-                    time.sleep(0.01)
-                assert future.result() and future.result().success, \
-                    f'transition {transition} failed, see {log.name}'
+        change = node.create_client(ChangeState, f'/{NODE}/change_state')
+        for transition in (1, 3):  # configure, activate
+            request = ChangeState.Request()
+            request.transition.id = transition
+            assert call(change, request).success, f'transition {transition}: see {log.name}'
         deadline = time.monotonic() + 30
-        while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+        while any(p.get_subscription_count() == 0 for p in pubs.values()):
+            assert time.monotonic() < deadline, 'the node did not subscribe'
             time.sleep(0.05)
         time.sleep(1.0)
-        rgb = cv2.cvtColor(cv2.imread(str(IMAGE)), cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)
         data = array.array('B')
         data.frombytes(rgb)
         msg = Image(height=720, width=1280, encoding='rgb8', step=1280 * 3)
         msg.data = data
         msg.header.frame_id = 'camera'
 
-        def run(rate: float) -> Dict[str, float]:
-            arrivals.clear()
-            dropped0 = int(diag.get('frames_dropped', 0))
-            cpu0, rss0 = _cpu_seconds(proc.pid), _rss_mb(proc.pid)
-            start = time.monotonic()
-            sent = 0
-            while True:
-                due = start + sent / rate
-                now = time.monotonic()
-                if now - start >= duration:
-                    break
-                if due > now:
-                    time.sleep(due - now)
-                msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
-                pub.publish(msg)
-                sent += 1
-            elapsed = time.monotonic() - start
-            cpu = (_cpu_seconds(proc.pid) - cpu0) / elapsed
-            time.sleep(1.5)
-            got = list(arrivals)
-            latency = np.array([(a - s) / 1e6 for a, s in got]) if got else np.array([np.nan])
-            return {
-                'sent': sent, 'received': len(got), 'fps': len(got) / elapsed,
-                'latency_p50_ms': float(np.percentile(latency, 50)),
-                'latency_p95_ms': float(np.percentile(latency, 95)),
-                'dropped_in_node': int(diag.get('frames_dropped', 0)) - dropped0
-                if impl == 'node' else -1,
-                'cpu_cores': cpu, 'rss_start_mb': rss0, 'rss_end_mb': _rss_mb(proc.pid),
-            }
+        round_trips: List[float] = []
+        stop = threading.Event()
 
-        return {'saturated': run(60.0), 'paced': run(10.0)}
+        def probe() -> None:
+            get_state = node.create_client(GetState, f'/{NODE}/get_state')
+            get_params = node.create_client(GetParameters, f'/{NODE}/get_parameters')
+            while not stop.wait(0.25):
+                start = time.perf_counter()
+                call(get_state, GetState.Request(), 10.0)
+                call(get_params, GetParameters.Request(names=['use_sim_time']), 10.0)
+                round_trips.append((time.perf_counter() - start) * 1e3)
+
+        prober = threading.Thread(target=probe, daemon=True)
+        if phase == '60hz':
+            prober.start()
+        cpu0 = _cpu_seconds(proc.pid)
+        start = time.monotonic()
+        sent = 0
+        while True:
+            due = start + sent / rate
+            now = time.monotonic()
+            if now - start >= duration:
+                break
+            if due > now:
+                time.sleep(due - now)
+            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
+            for pub in pubs.values():
+                pub.publish(msg)
+            sent += 1
+        elapsed = time.monotonic() - start
+        time.sleep(1.0)  # let the last labels arrive
+        cpu = _cpu_seconds(proc.pid) - cpu0
+        stop.set()
+        if prober.is_alive():
+            prober.join()
+        got = [a for c in cameras for a in arrivals[c]]
+        latency = np.array([(a - s) / 1e6 for a, s in got]) if got else np.array([np.nan])
+        per_camera = [len(arrivals[c]) / elapsed for c in cameras]
+        result = {
+            'sent_per_camera': sent, 'processed': len(got), 'fps': len(got) / elapsed,
+            'processed_share': len(got) / (sent * len(cameras)),
+            'latency_p50_ms': float(np.percentile(latency, 50)),
+            'latency_p95_ms': float(np.percentile(latency, 95)),
+            'cpu_ms_per_frame': 1e3 * cpu / max(1, len(got)),
+            'camera_fps': per_camera,
+            'camera_share_ratio': min(per_camera) / max(per_camera) if max(per_camera) else 0,
+        }
+        if round_trips:
+            result['service_p50_ms'] = float(np.percentile(round_trips, 50))
+            result['service_p95_ms'] = float(np.percentile(round_trips, 95))
+        return result
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -217,66 +254,79 @@ def driver(impl: str, profile: str, model: str, threads: int, duration: float,
 
 
 def raw_invoke(model: str, threads: int, runs: int = 60) -> float:
-    """Return the mean milliseconds of one ``invoke()`` of the model."""
+    """Return the median milliseconds of one ``invoke()`` of the model, back to back."""
     from deeplab_ros.pipeline import Segmenter
     seg = Segmenter.open(model, num_threads=threads)
     seg.warmup(5)
-    start = time.perf_counter()
-    seg.warmup(runs)
-    ms = (time.perf_counter() - start) * 1e3 / runs
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        seg.model.invoke()
+        times.append((time.perf_counter() - start) * 1e3)
     seg.close()
-    return ms
+    return statistics.median(times)
+
+
+def _median(runs: List[Dict[str, float]], key: str) -> float:
+    values = [r[key] for r in runs if key in r]
+    return statistics.median(values) if values else float('nan')
 
 
 def main() -> None:
-    """Run every scenario in its own driver process and print the table."""
+    """Alternate node and naive through every phase, several rounds; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[1])
     parser.add_argument('--model', default='deeplabv3_mnv2_dm05_pascal_quant')
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--duration', type=float, default=20.0)
-    parser.add_argument('--profiles', default='large,default')
+    parser.add_argument('--duration', type=float, default=12.0, help='seconds per phase')
+    parser.add_argument('--rounds', type=int, default=2)
+    parser.add_argument('--phases', default=','.join(p[0] for p in PHASES))
     parser.add_argument('--impls', default='node,naive')
     parser.add_argument('--json', default='')
     parser.add_argument('--naive-node', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--cameras', default='', help=argparse.SUPPRESS)
     parser.add_argument('--driver', default='', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_node:
-        naive_node(args.model, args.threads)
+        naive_node(args.model, args.threads, args.cameras.split(','))
         return
     if args.driver:
-        impl, profile, domain = args.driver.split(',')
-        print(json.dumps(driver(impl, profile, args.model, args.threads, args.duration,
+        impl, phase, domain = args.driver.split(',')
+        print(json.dumps(driver(impl, phase, args.model, args.threads, args.duration,
                                 int(domain))))
         return
-    results = {}
-    for profile in args.profiles.split(','):
-        for impl in args.impls.split(','):
-            domain = 101 + (os.getpid() + len(results)) % 20
-            out = subprocess.run(
-                [sys.executable, __file__, '--driver', f'{impl},{profile},{domain}',
-                 '--model', args.model, '--threads', str(args.threads),
-                 '--duration', str(args.duration)],
-                env=_env(profile, domain), capture_output=True, text=True, check=False)
-            lines = [ln for ln in out.stdout.splitlines() if ln.startswith('{')]
-            if not lines:
-                raise SystemExit(f'{impl}/{profile} failed:\n{out.stderr[-2000:]}')
-            results[f'{impl}/{profile}'] = json.loads(lines[-1])
+    results: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
+    runs = 0
+    for _ in range(args.rounds):
+        for phase in args.phases.split(','):
+            for impl in args.impls.split(','):
+                domain = 101 + (os.getpid() + runs) % 50
+                runs += 1
+                out = subprocess.run(
+                    [sys.executable, __file__, '--driver', f'{impl},{phase},{domain}',
+                     '--model', args.model, '--threads', str(args.threads),
+                     '--duration', str(args.duration)],
+                    env=_env(domain), capture_output=True, text=True, check=False)
+                lines = [ln for ln in out.stdout.splitlines() if ln.startswith('{')]
+                if not lines:
+                    raise SystemExit(f'{impl}/{phase} failed:\n{out.stderr[-3000:]}')
+                results.setdefault(phase, {}).setdefault(impl, []).append(json.loads(lines[-1]))
     invoke_ms = raw_invoke(args.model, args.threads)
-    invoke_fps = 1e3 / invoke_ms
-    print(f'model {args.model}, {args.threads} threads, 1280x720 rgb8, '
-          f'{args.duration:g} s per phase; raw invoke {invoke_ms:.1f} ms = {invoke_fps:.1f} fps')
-    print(f'{"impl/profile":<16} {"(a) fps":>8} {"x invoke":>8} {"sent":>5} {"recv":>5} '
-          f'{"drops":>6} {"cpu":>5} {"(b) p50":>8} {"p95":>7} {"added":>6} {"rss MB":>12}')
-    for name, r in results.items():
-        a, b = r['saturated'], r['paced']
-        print(f'{name:<16} {a["fps"]:8.1f} {a["fps"] / invoke_fps:8.2f} {a["sent"]:5d} '
-              f'{a["received"]:5d} {a["dropped_in_node"]:6d} {a["cpu_cores"]:5.2f} '
-              f'{b["latency_p50_ms"]:8.1f} {b["latency_p95_ms"]:7.1f} '
-              f'{b["latency_p50_ms"] - invoke_ms:6.1f} '
-              f'{a["rss_start_mb"]:5.0f}->{b["rss_end_mb"]:<5.0f}')
+    print(f'model {args.model}, {args.threads} threads, 1280x720 rgb8, {args.duration:g} s per '
+          f'phase, {args.rounds} rounds (medians); raw invoke {invoke_ms:.1f} ms back to back')
+    print(f'{"phase":<8} {"impl":<6} {"processed":>9} {"fps":>6} {"p50 ms":>7} {"p95 ms":>7} '
+          f'{"cpu ms/frame":>12} {"cam share":>9} {"service p95":>11}')
+    for phase, impls in results.items():
+        for impl, phase_runs in impls.items():
+            print(f'{phase:<8} {impl:<6} {100 * _median(phase_runs, "processed_share"):8.1f}% '
+                  f'{_median(phase_runs, "fps"):6.1f} '
+                  f'{_median(phase_runs, "latency_p50_ms"):7.1f} '
+                  f'{_median(phase_runs, "latency_p95_ms"):7.1f} '
+                  f'{_median(phase_runs, "cpu_ms_per_frame"):12.1f} '
+                  f'{_median(phase_runs, "camera_share_ratio"):9.2f} '
+                  f'{_median(phase_runs, "service_p95_ms"):11.1f}')
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
-            {'invoke_ms': invoke_ms, 'invoke_fps': invoke_fps, 'results': results}, indent=2))
+            {'invoke_ms': invoke_ms, 'results': results}, indent=2))
 
 
 if __name__ == '__main__':

@@ -48,7 +48,7 @@ def run_bench(segmenter: Segmenter, image: np.ndarray, runs: int = 50, warmup: i
         result = segmenter.segment(image)
         rendered = time.perf_counter()
         color = segmenter.colorize(result.labels)
-        segmenter.overlay(image, color, alpha)
+        segmenter.overlay(image, color, alpha, result.labels)
         end = time.perf_counter()
         samples['render'].append((end - rendered) * 1e3)
         samples['pipeline'].append((end - start) * 1e3)

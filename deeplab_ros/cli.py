@@ -22,15 +22,16 @@ import argparse
 import json
 from pathlib import Path
 import sys
-from typing import Iterator, List, Optional, Sequence
+import time
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import cv2
 from deeplab_ros import registry
 from deeplab_ros.bench import run_bench
 from deeplab_ros.errors import AssetError, DeeplabError
 from deeplab_ros.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_image
-from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, Segmenter
-from deeplab_ros.preprocess import RESIZE_MODES
+from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, RESIZE_CHOICES, Segmenter
+from deeplab_ros.postprocess import UPSAMPLINGS
 from deeplab_ros.runtime import DELEGATES, RUNTIMES
 import numpy as np
 
@@ -89,8 +90,13 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         help='CPU threads (default: all cores)')
     parser.add_argument('--labels', default='', help='labels file or set name (voc, cityscapes)')
     parser.add_argument('--palette', default='', help='palette file or name (voc, cityscapes)')
-    parser.add_argument('--resize-mode', default=DEFAULT_RESIZE_MODE, choices=RESIZE_MODES,
-                        help='fit to the model input (default: %(default)s)')
+    parser.add_argument('--resize-mode', default=DEFAULT_RESIZE_MODE, choices=RESIZE_CHOICES,
+                        help="fit to the model input; auto: the model's measured best "
+                             '(default: %(default)s)')
+    parser.add_argument('--upsampling', default='auto', choices=UPSAMPLINGS,
+                        help='geometry of score maps smaller than the input; auto: '
+                             'align_corners for (n-1)*k+1 sizes, else half_pixel '
+                             '(default: %(default)s)')
 
 
 def _open(args: argparse.Namespace, output_resolution: str = 'input'):
@@ -100,11 +106,27 @@ def _open(args: argparse.Namespace, output_resolution: str = 'input'):
         delegate_library=args.delegate_library, delegate_options=args.delegate_option,
         delegate_fallback=args.fallback, num_threads=args.threads, labels=args.labels,
         palette=args.palette, resize_mode=args.resize_mode,
-        output_resolution=output_resolution)
+        output_resolution=output_resolution, upsampling=args.upsampling)
     info = segmenter.info
     if info.fallback_reason:
-        print('deeplab: note: %s' % info.fallback_reason, file=sys.stderr)
+        print('deeplab: note: running on %s: %s' % (info.delegate, info.fallback_reason),
+              file=sys.stderr)
     return segmenter
+
+
+def _terminal_counter(unit: str) -> Optional[Callable[[int, int], None]]:
+    """Return a progress line printer for stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        return None
+    start = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        rate = done / max(time.perf_counter() - start, 1e-9)
+        sys.stderr.write('\r  %d/%d %s, %.1f per second' % (done, total, unit, rate))
+        if done >= total:
+            sys.stderr.write('\n')
+        sys.stderr.flush()
+    return show
 
 
 def _write_rgb(path: Path, rgb: np.ndarray) -> None:
@@ -167,7 +189,8 @@ def cmd_segment(args: argparse.Namespace) -> int:
         if not cv2.imwrite(str(out / (path.stem + '_labels.png')), result.labels):
             raise AssetError('cannot write into %s' % out)
         _write_rgb(out / (path.stem + '_color.png'), color)
-        _write_rgb(out / (path.stem + '_overlay.png'), segmenter.overlay(rgb, color, args.alpha))
+        _write_rgb(out / (path.stem + '_overlay.png'),
+                   segmenter.overlay(rgb, color, args.alpha, result.labels))
         present = np.unique(result.labels)
         names = ', '.join(segmenter.class_names[i] if i < len(segmenter.class_names) else str(i)
                           for i in present)
@@ -202,8 +225,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     report.update({'model': info.model_name, 'runtime': info.runtime, 'delegate': info.delegate,
                    'threads': info.num_threads, 'input_size': '%dx%d' % (image.shape[1],
                                                                          image.shape[0]),
-                   'model_input': '%dx%d' % info.input_size, 'resize_mode': args.resize_mode,
-                   'runs': args.runs})
+                   'model_input': '%dx%d' % info.input_size, 'runs': args.runs})
+    report.update(segmenter.protocol())
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -226,19 +249,23 @@ def cmd_eval(args: argparse.Namespace) -> int:
         pairs = pairs[:args.limit]
     segmenter = _open(args)
     names = segmenter.class_names
+    protocol = segmenter.protocol()
+    start = time.perf_counter()
     scores = evaluate(pairs, lambda rgb: segmenter.segment(rgb).labels, len(names),
-                      segmenter.labels.palette)
+                      segmenter.labels.palette, _terminal_counter('images'))
+    rate = scores.images / max(time.perf_counter() - start, 1e-9)
     iou = scores.class_iou()
     per_class = {names[i]: (None if np.isnan(v) else round(float(v), 4))
                  for i, v in enumerate(iou)}
     if args.json:
-        print(json.dumps({'model': segmenter.info.model_name, 'resize_mode': args.resize_mode,
-                          'images': scores.images, 'miou': scores.miou,
-                          'pixel_accuracy': scores.pixel_accuracy, 'class_iou': per_class},
-                         indent=2))
+        print(json.dumps({'model': segmenter.info.model_name, **protocol,
+                          'images': scores.images, 'images_per_second': round(rate, 2),
+                          'miou': scores.miou, 'pixel_accuracy': scores.pixel_accuracy,
+                          'class_iou': per_class}, indent=2))
         return 0
-    print('model %s, %d images, resize mode %s' % (
-        segmenter.info.model_name, scores.images, args.resize_mode))
+    print('model %s, %d images (%.1f per second), resize mode %s, upsampling %s' % (
+        segmenter.info.model_name, scores.images, rate, protocol['resize_mode'],
+        protocol['upsampling']))
     print('mIoU %.4f   pixel accuracy %.4f' % (scores.miou, scores.pixel_accuracy))
     for name, value in per_class.items():
         if value is not None:

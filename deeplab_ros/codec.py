@@ -15,12 +15,21 @@
 """
 Decode camera image bytes (sensor_msgs Image / CompressedImage fields) to RGB uint8.
 
-Pure numpy/OpenCV, no ROS: the node passes the message fields in. Raw ``rgb8`` frames are
-returned as a zero-copy view of the message buffer; every other encoding is converted with
-one OpenCV call. Malformed input raises :class:`DecodeError` with the reason.
+Pure numpy/OpenCV, no ROS: the node passes the message fields in. :func:`check_raw` and
+:func:`inspect_compressed` check in microseconds what can be checked without decoding
+(encoding, sizes, step, data length, format string, the size a JPEG or PNG header claims,
+a JPEG cut before its end marker), so that the node rejects a malformed frame before it
+chooses which frame to segment. Raw ``rgb8`` frames decode to a zero-copy view of the
+message buffer; every other encoding is converted with one OpenCV call. Malformed input
+raises :class:`DecodeError` with the reason, and what the JPEG and PNG libraries would
+print on stderr becomes part of that reason instead.
 """
 
-from typing import Dict, Tuple
+from contextlib import contextmanager
+import os
+import struct
+import threading
+from typing import Dict, Iterator, List, Tuple
 
 import cv2
 from deeplab_ros.errors import DeeplabError
@@ -53,30 +62,45 @@ COMPRESSED_FORMATS = ('jpeg', 'png')
 _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-_IMREAD_RGB = getattr(cv2, 'IMREAD_COLOR_RGB', None)
+# JPEG start-of-frame markers (baseline, progressive, lossless, arithmetic): they carry the size.
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_SOS = 0xDA
+_JPEG_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}
+_DECODES_RGB = hasattr(cv2, 'IMREAD_COLOR_RGB')  # OpenCV 4.10 and later
+_IMREAD = getattr(cv2, 'IMREAD_COLOR_RGB', cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
+
+#: OpenCV's own limit on decoded images (CV_IO_MAX_IMAGE_PIXELS).
+OPENCV_MAX_PIXELS = 1 << 30
+
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
-def decode_raw(encoding: str, height: int, width: int, step: int, data) -> np.ndarray:
+def _check_size(width: int, height: int, max_pixels: int, what: str) -> None:
+    """Reject an empty image or one above the pixel limit."""
+    if height <= 0 or width <= 0:
+        raise DecodeError(f'empty image: {what} {width}x{height}')
+    if width * height > min(max_pixels, OPENCV_MAX_PIXELS):
+        limit = min(max_pixels, OPENCV_MAX_PIXELS)
+        raise DecodeError(f'{what} {width}x{height} has {width * height} pixels, more than the '
+                          f'{limit} allowed (max_input_pixels)')
+
+
+def check_raw(encoding: str, height: int, width: int, step: int, size: int,
+              max_pixels: int = OPENCV_MAX_PIXELS) -> None:
     """
-    Decode a raw sensor_msgs/Image to an RGB uint8 array.
+    Check the fields of a raw sensor_msgs/Image without touching its pixels.
 
-    :param encoding: The image encoding, one of :data:`RAW_ENCODINGS`.
-    :param height: Rows.
-    :param width: Columns.
-    :param step: Bytes per row, at least ``width`` times the bytes per pixel.
-    :param data: The pixel bytes (any buffer: bytes, array.array, memoryview, numpy).
-    :return: ``height x width x 3`` uint8 RGB. For ``rgb8`` a read-only view of ``data``
-        (not C-contiguous when rows are padded); otherwise a new array.
-    :raises DecodeError: On an unsupported encoding, a zero size, a step too small for the
-        width, odd width in a YUV 4:2:2 encoding, or fewer bytes than ``step * height``.
+    :param size: Length of the data field in bytes.
+    :raises DecodeError: On an unsupported encoding, a zero size or more than
+        ``max_pixels`` pixels, a step too small for the width, an odd width in a YUV 4:2:2
+        encoding, or fewer bytes than ``step * height``.
     """
     spec = _RAW_ENCODINGS.get(encoding)
     if spec is None:
         raise DecodeError(
             f"unsupported encoding '{encoding}'; publish one of: {', '.join(RAW_ENCODINGS)}")
-    channels, conversion = spec
-    if height <= 0 or width <= 0:
-        raise DecodeError(f'empty image: {width}x{height}')
+    channels = spec[0]
+    _check_size(width, height, max_pixels, encoding)
     row_bytes = width * channels
     if step < row_bytes:
         raise DecodeError(
@@ -84,12 +108,29 @@ def decode_raw(encoding: str, height: int, width: int, step: int, data) -> np.nd
             f'({row_bytes}) for {encoding}')
     if channels == 2 and width % 2:
         raise DecodeError(f'{encoding} needs an even width, got {width}')
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    if buffer.size < step * height:
+    if size < step * height:
         raise DecodeError(
-            f'truncated data: {buffer.size} bytes, expected step x height = '
+            f'truncated data: {size} bytes, expected step x height = '
             f'{step} x {height} = {step * height}')
-    rows = buffer[:step * height].reshape(height, step)[:, :row_bytes]
+
+
+def decode_raw(encoding: str, height: int, width: int, step: int, data,
+               max_pixels: int = OPENCV_MAX_PIXELS) -> np.ndarray:
+    """
+    Decode a raw sensor_msgs/Image to an RGB uint8 array.
+
+    The byte order flag of the message does not matter: every supported encoding has
+    8-bit channels.
+
+    :param data: The pixel bytes (any buffer: bytes, array.array, memoryview, numpy).
+    :return: ``height x width x 3`` uint8 RGB. For ``rgb8`` a read-only view of ``data``
+        (not C-contiguous when rows are padded); otherwise a new array.
+    :raises DecodeError: As :func:`check_raw`.
+    """
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    check_raw(encoding, height, width, step, buffer.size, max_pixels)
+    channels, conversion = _RAW_ENCODINGS[encoding]
+    rows = buffer[:step * height].reshape(height, step)[:, :width * channels]
     image = rows.reshape(height, width, channels)
     if conversion < 0:
         return image
@@ -98,33 +139,78 @@ def decode_raw(encoding: str, height: int, width: int, step: int, data) -> np.nd
     return cv2.cvtColor(image, conversion)
 
 
-def decode_compressed(image_format: str, data) -> np.ndarray:
+def _jpeg_size(data: bytes) -> Tuple[int, int]:
+    """Return the (width, height) a JPEG's frame header claims; check it has an end marker."""
+    pos, size = 2, None
+    while True:
+        while data[pos:pos + 1] == b'\xff' and data[pos + 1:pos + 2] == b'\xff':
+            pos += 1  # fill bytes
+        if pos + 4 > len(data):
+            raise DecodeError(f'truncated JPEG: {len(data)} bytes end inside its headers')
+        if data[pos] != 0xFF:
+            raise DecodeError(f'corrupt jpeg: no marker at byte {pos} of its headers')
+        marker = data[pos + 1]
+        if marker in _JPEG_STANDALONE:
+            pos += 2
+            continue
+        length, = struct.unpack_from('>H', data, pos + 2)
+        if length < 2:
+            raise DecodeError(f'corrupt jpeg: segment {marker:#04x} of length {length}')
+        if marker in _JPEG_SOF:
+            if length < 8 or pos + 9 > len(data):
+                raise DecodeError('truncated JPEG: frame header cut short')
+            height, width = struct.unpack_from('>HH', data, pos + 5)
+            size = (width, height)
+        if marker == _JPEG_SOS:
+            break
+        pos += 2 + length
+    if size is None:
+        raise DecodeError('corrupt jpeg: no frame header (SOF) before the image data')
+    # 0xFFD9 cannot occur inside entropy-coded data (0xFF is stuffed): the first one after
+    # the scan header is the end of the image. Bytes after it (USB cameras pad) are fine.
+    if data.find(_JPEG_EOI, pos) < 0:
+        raise DecodeError(f'truncated JPEG: {len(data)} bytes without the end-of-image marker')
+    return size
+
+
+def _png_size(data: bytes) -> Tuple[int, int]:
+    """Return the (width, height) a PNG's IHDR claims; check its chunks reach IEND."""
+    if len(data) < 33 or data[12:16] != b'IHDR':
+        raise DecodeError(f'corrupt png: {len(data)} bytes without an IHDR header chunk')
+    width, height = struct.unpack_from('>II', data, 16)
+    pos = 8
+    while pos + 8 <= len(data):
+        length, = struct.unpack_from('>I', data, pos)
+        if data[pos + 4:pos + 8] == b'IEND':
+            return width, height
+        pos += 12 + length
+    raise DecodeError(f'truncated PNG: {len(data)} bytes end before the IEND chunk')
+
+
+def inspect_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXELS
+                       ) -> Tuple[str, int, int]:
     """
-    Decode a sensor_msgs/CompressedImage (JPEG or PNG) to an RGB uint8 array.
+    Check a sensor_msgs/CompressedImage without decoding it.
 
     :param image_format: The message's ``format`` field, e.g. ``jpeg``, ``png`` or
         ``bgr8; jpeg compressed bgr8``; empty means detect from the data.
     :param data: The compressed bytes (any buffer).
-    :return: ``height x width x 3`` uint8 RGB, C-contiguous.
-    :raises DecodeError: On an unsupported format (e.g. compressedDepth), empty or truncated
-        data, or data OpenCV cannot decode.
+    :return: ``(kind, width, height)``, kind ``jpeg`` or ``png``, the size from the header.
+    :raises DecodeError: On an unsupported format (e.g. compressedDepth), empty data, data
+        that is neither JPEG nor PNG or not what the format says, a header cut short or
+        claiming more than ``max_pixels`` pixels, or a JPEG without its end marker.
     """
     fmt = image_format.lower()
     if 'compresseddepth' in fmt:
         raise DecodeError(
             f"unsupported compressed format '{image_format}': depth images are not camera "
             'images; subscribe the node to a colour or mono camera')
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    if buffer.size == 0:
+    raw = bytes(data) if not isinstance(data, bytes) else data
+    if not raw:
         raise DecodeError('empty compressed image')
-    head = buffer[:8].tobytes()
-    if head.startswith(_JPEG_SOI):
+    if raw.startswith(_JPEG_SOI):
         kind = 'jpeg'
-        tail = buffer[-2:].tobytes() if buffer.size >= 4 else b''
-        if tail != _JPEG_EOI:
-            raise DecodeError(
-                f'truncated JPEG: {buffer.size} bytes without the end-of-image marker')
-    elif head == _PNG_SIGNATURE:
+    elif raw.startswith(_PNG_SIGNATURE):
         kind = 'png'
     else:
         raise DecodeError(
@@ -132,12 +218,118 @@ def decode_compressed(image_format: str, data) -> np.ndarray:
             'PNG')
     if fmt and kind not in fmt and not (kind == 'jpeg' and 'jpg' in fmt):
         raise DecodeError(f"format says '{image_format}' but the data is {kind}")
-    if _IMREAD_RGB is not None:
-        image = cv2.imdecode(buffer, _IMREAD_RGB)
-    else:
-        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
-        if image is not None:
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    width, height = _jpeg_size(raw) if kind == 'jpeg' else _png_size(raw)
+    _check_size(width, height, max_pixels, kind)
+    return kind, width, height
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _decoder_messages() -> Iterator[List[str]]:
+    """
+    Collect what C libraries write to stderr (fd 2) meanwhile, instead of printing it.
+
+    libpng and libjpeg print warnings straight to fd 2, where they would look like errors of
+    the process. Lines other threads write meanwhile that look like ROS log lines are
+    written back to stderr.
+    """
+    messages: List[str] = []
+    with _STDERR_LOCK:
+        read_end, write_end = os.pipe()
+        saved = os.dup(2)
+        os.set_blocking(read_end, False)
+        os.dup2(write_end, 2)
+        os.close(write_end)
+        try:
+            yield messages
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(read_end, 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            os.close(read_end)
+            for line in b''.join(chunks).decode('utf-8', 'replace').splitlines():
+                if line.startswith('['):
+                    os.write(2, (line + '\n').encode())
+                elif line.strip():
+                    messages.append(line.strip())
+
+
+def decode_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXELS
+                      ) -> np.ndarray:
+    """
+    Decode a sensor_msgs/CompressedImage (JPEG or PNG) to an RGB uint8 array.
+
+    :param image_format: As :func:`inspect_compressed`.
+    :param data: The compressed bytes (any buffer).
+    :return: ``height x width x 3`` uint8 RGB, C-contiguous, of the size the header claims
+        (EXIF orientation is ignored, as for every other camera frame).
+    :raises DecodeError: As :func:`inspect_compressed`, or when the decoder cannot decode
+        the data (with what the decoder said).
+    """
+    kind, width, height = inspect_compressed(image_format, data, max_pixels)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    with _decoder_messages() as said:
+        try:
+            image = cv2.imdecode(buffer, _IMREAD)
+        except cv2.error as error:
+            image, said = None, said + [str(error).strip().splitlines()[-1]]
+    detail = f' ({"; ".join(said)})' if said else ''
     if image is None or image.size == 0:
-        raise DecodeError(f'corrupt {kind}: OpenCV cannot decode {buffer.size} bytes')
+        raise DecodeError(f'corrupt {kind}: OpenCV cannot decode {buffer.size} bytes{detail}')
+    if image.shape[:2] != (height, width):
+        raise DecodeError(f'corrupt {kind}: decoded {image.shape[1]}x{image.shape[0]}, header '
+                          f'says {width}x{height}')
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif not _DECODES_RGB:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image
+
+
+# depth encoding -> (element type, metres per unit)
+_DEPTH_ENCODINGS = {
+    '16UC1': (np.dtype(np.uint16), 0.001),
+    'mono16': (np.dtype(np.uint16), 0.001),
+    '32FC1': (np.dtype(np.float32), 1.0),
+}
+
+#: Depth encodings accepted by :func:`decode_depth`: millimetres (16-bit) or metres (float).
+DEPTH_ENCODINGS = tuple(_DEPTH_ENCODINGS)
+
+
+def decode_depth(encoding: str, height: int, width: int, step: int, is_bigendian: bool, data,
+                 max_pixels: int = OPENCV_MAX_PIXELS) -> Tuple[np.ndarray, float]:
+    """
+    Return a depth image as an array (a view of ``data`` when it can be) and metres per unit.
+
+    :return: ``(depth, scale)``: HxW uint16 millimetres (scale 0.001) or float32 metres
+        (scale 1.0), in this machine's byte order.
+    :raises DecodeError: On another encoding, a bad size or step, or too few bytes.
+    """
+    spec = _DEPTH_ENCODINGS.get(encoding)
+    if spec is None:
+        raise DecodeError(f"unsupported depth encoding '{encoding}'; publish one of: "
+                          f"{', '.join(DEPTH_ENCODINGS)} (registered to the colour camera)")
+    dtype, scale = spec
+    _check_size(width, height, max_pixels, encoding)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if step < width * dtype.itemsize or step % dtype.itemsize:
+        raise DecodeError(f'depth step {step} does not fit width {width} x '
+                          f'{dtype.itemsize} bytes per pixel for {encoding}')
+    if buffer.size < step * height:
+        raise DecodeError(f'truncated depth data: {buffer.size} bytes, expected step x '
+                          f'height = {step * height}')
+    order = '>' if is_bigendian else '<'
+    rows = buffer[:step * height].view(dtype.newbyteorder(order)).reshape(height, -1)
+    depth = rows[:, :width]
+    return (depth if depth.dtype.isnative else depth.astype(dtype)), scale

@@ -23,7 +23,7 @@ values (:data:`OK`, :data:`WARN`, :data:`ERROR`).
 from collections import deque
 from dataclasses import dataclass, field
 import threading
-from typing import Deque, Dict, List, Mapping, Optional, Tuple
+from typing import Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -36,6 +36,11 @@ STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to
 
 #: Fraction of the frames offered to the worker that may be dropped before WARN.
 DROP_WARN_RATIO = 0.5
+
+#: Frame counters, in the order of the diagnostic keys ``frames_<name>``. Every frame the
+#: camera published ends in exactly one of the last six: received = processed + dropped +
+#: throttled + idle + rejected + failed (frames still being processed aside).
+COUNTERS = ('received', 'processed', 'dropped', 'throttled', 'idle', 'rejected', 'failed')
 
 
 @dataclass(frozen=True)
@@ -81,28 +86,34 @@ class FrameStats:
         self.received = 0
         self.processed = 0
         self.dropped = 0
-        self.skipped = 0
+        self.throttled = 0
+        self.idle = 0
         self.rejected = 0
         self.failed = 0
         self.last_reject_reason = ''
         self.last_failure_reason = ''
         self._period_start = now
-        self._period_base = (0, 0, 0, 0, 0, 0)
+        self._period_base = (0,) * len(COUNTERS)
 
-    def on_received(self) -> None:
-        """Count a frame that arrived from the camera."""
+    def on_received(self, count: int = 1) -> None:
+        """Count frames the camera published to the node."""
         with self._lock:
-            self.received += 1
+            self.received += count
 
-    def on_skipped(self) -> None:
-        """Count a frame skipped on purpose: rate limit, or no output has subscribers."""
+    def on_dropped(self, count: int = 1) -> None:
+        """Count frames replaced by newer ones while the node was busy (or lost on the way)."""
         with self._lock:
-            self.skipped += 1
+            self.dropped += count
 
-    def on_dropped(self) -> None:
-        """Count a waiting frame replaced by a newer one before the worker took it."""
+    def on_throttled(self, count: int = 1) -> None:
+        """Count frames left out to keep to ``max_rate``."""
         with self._lock:
-            self.dropped += 1
+            self.throttled += count
+
+    def on_idle(self, count: int = 1) -> None:
+        """Count frames left out because no output had subscribers."""
+        with self._lock:
+            self.idle += count
 
     def on_rejected(self, reason: str) -> None:
         """
@@ -152,7 +163,8 @@ class FrameStats:
         p50, p95 = np.percentile(samples, (50, 95))
         return float(p50), float(p95), float(samples.max())
 
-    def report(self, now: float, engine: EngineSummary, latency_warn_ms: float) -> Report:
+    def report(self, now: float, engine: EngineSummary, latency_warn_ms: float,
+               warnings: Sequence[str] = ()) -> Report:
         """
         Summarise the statistics and start a new period.
 
@@ -160,18 +172,18 @@ class FrameStats:
         :param engine: The loaded model, runtime and delegate.
         :param latency_warn_ms: End-to-end (or, for unstamped frames, processing) latency
             p95 above which the level is WARN; 0 disables the check.
+        :param warnings: Further reasons to WARN (e.g. a missing camera_info), in words.
         :return: The level, a message saying why, and the diagnostic key/values.
         """
         with self._lock:
-            counts = (self.received, self.processed, self.dropped, self.skipped,
-                      self.rejected, self.failed)
+            counts = tuple(getattr(self, name) for name in COUNTERS)
             base = self._period_base
             elapsed = now - self._period_start
             self._period_base = counts
             self._period_start = now
             reject_reason = self.last_reject_reason
             failure_reason = self.last_failure_reason
-        received, processed, dropped, skipped, rejected, failed = (
+        received, processed, dropped, throttled, idle, rejected, failed = (
             c - b for c, b in zip(counts, base))
         fps = processed / elapsed if elapsed > 0 else 0.0
         stats = {stage: self.percentiles(stage) for stage in STAGES}
@@ -182,12 +194,7 @@ class FrameStats:
             ('delegate', engine.delegate),
             ('delegate_fell_back', str(engine.fell_back)),
             ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
-            ('frames_received', str(counts[0])),
-            ('frames_processed', str(counts[1])),
-            ('frames_dropped', str(counts[2])),
-            ('frames_skipped', str(counts[3])),
-            ('frames_rejected', str(counts[4])),
-            ('frames_failed', str(counts[5])),
+        ] + [(f'frames_{name}', str(count)) for name, count in zip(COUNTERS, counts)] + [
             ('fps', f'{fps:.2f}'),
         ]
         for stage in STAGES:
@@ -214,7 +221,7 @@ class FrameStats:
             level = max(level, WARN)
             reasons.append(
                 f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
-        offered = received - skipped - rejected
+        offered = received - throttled - idle - rejected
         if offered > 0 and dropped > DROP_WARN_RATIO * offered:
             level = max(level, WARN)
             reasons.append(
@@ -223,6 +230,9 @@ class FrameStats:
         if rejected:
             level = max(level, WARN)
             reasons.append(f'{rejected} malformed frame(s) rejected: {reject_reason}')
+        if warnings:
+            level = max(level, WARN)
+            reasons.extend(warnings)
         if not reasons:
             reasons.append(f'{fps:.1f} fps' if received else 'no images received')
         return Report(level, '; '.join(reasons), values)

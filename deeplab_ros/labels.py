@@ -36,6 +36,19 @@ CITYSCAPES_NAMES = (
     'train', 'motorcycle', 'bicycle',
 )
 
+# MLPerf mobile ADE20K (mlcommons/mobile_models v0_7 deeplabv3_mnv2_ade20k_uint8.tflite): the
+# model was fine-tuned with num_classes=32, ignore_label=0, and every ADE20K label >= 32 set to
+# 0 (mlcommons/mobile_open, vision/deeplab/models_and_code/datasets/data_generator.py and
+# input_preprocess.py, commit 86a873714efd6cb391c3a4751e3bb7b8f91b1449), so ids 1..31 are
+# ADE20K's own classes 1..31 and 0 is everything else. Names: the first synonym of rows 1..31
+# of ADE20K's objectInfo150.csv (github.com/CSAILVision/sceneparsing, commit e20222964c58).
+ADE20K_NAMES = (
+    'other', 'wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road', 'bed', 'windowpane',
+    'grass', 'cabinet', 'sidewalk', 'person', 'earth', 'door', 'table', 'mountain', 'plant',
+    'curtain', 'chair', 'car', 'water', 'painting', 'sofa', 'shelf', 'house', 'sea', 'mirror',
+    'rug', 'field', 'armchair',
+)
+
 CITYSCAPES_COLORS = (
     (0, 0, 0), (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
     (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
@@ -62,8 +75,11 @@ def cityscapes_colormap(size: int = 256) -> np.ndarray:
     return colormap
 
 
+#: Names of a class 0 that stands for "none of the classes" (normalized, see normalize_name).
+BACKGROUND_NAMES = ('background', 'other', 'unlabeled', 'unlabelled', 'void')
+
 PALETTES = {'voc': voc_colormap, 'cityscapes': cityscapes_colormap}
-LABEL_SETS = {'voc': VOC_NAMES, 'cityscapes': CITYSCAPES_NAMES}
+LABEL_SETS = {'voc': VOC_NAMES, 'cityscapes': CITYSCAPES_NAMES, 'ade20k': ADE20K_NAMES}
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,12 @@ class LabelSet:
 
     names: tuple
     palette: np.ndarray  # (max(256, len(names)), 3) uint8, indexable by any class id
+
+    @property
+    def background_id(self) -> Optional[int]:
+        """Return 0 when class 0 is a catch-all (background, other, unlabeled), else None."""
+        first = normalize_name(self.names[0]) if self.names else ''
+        return 0 if first in BACKGROUND_NAMES else None
 
     def class_ids(self, wanted: Sequence[str]) -> list:
         """Return the ids of the named classes; raise ValueError listing valid names if unknown."""

@@ -23,15 +23,18 @@ from deeplab_ros import registry
 from deeplab_ros.errors import AssetError
 from deeplab_ros.labels import LabelSet, resolve_labels
 from deeplab_ros.model import Model
-from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS, postprocess, target_size
+from deeplab_ros.postprocess import (ArgmaxPool, OUTPUT_RESOLUTIONS, postprocess,
+                                     score_geometry, target_size, UPSAMPLINGS)
 from deeplab_ros.preprocess import plan_fit, RESIZE_MODES, write_input
 from deeplab_ros.render import Renderer
 from deeplab_ros.runtime import load_interpreter
 import numpy as np
 
-# Measured: stretch agrees better with the reference masks on non-square crops for all four
-# models with masks (deeplab bench notes in README), and costs no padding.
-DEFAULT_RESIZE_MODE = 'stretch'
+#: 'auto' fits images as the registry measured best for the model (letterbox unless it says
+#: otherwise; measured on the VOC train sample, see the README's accuracy table).
+DEFAULT_RESIZE_MODE = 'auto'
+RESIZE_CHOICES = ('auto',) + RESIZE_MODES
+AUTO_RESIZE_MODE = 'letterbox'
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class EngineInfo:
     fallback_reason: str
     num_threads: int
     input_size: Tuple[int, int]
+    auto_resize_mode: str  # what resize_mode 'auto' means for this model
     input_dtype: str
     output_kind: str
     num_classes: int
@@ -70,27 +74,45 @@ class Segmenter:
     """
 
     def __init__(self, model: Model, labels: LabelSet, resize_mode: str = DEFAULT_RESIZE_MODE,
-                 output_resolution: str = 'input'):
-        """Wrap a loaded model; see :meth:`open` to load one by name."""
-        if resize_mode not in RESIZE_MODES:
-            raise ValueError('resize_mode must be one of %s, not %r' % (
-                ', '.join(RESIZE_MODES), resize_mode))
-        if output_resolution not in OUTPUT_RESOLUTIONS:
-            raise ValueError('output_resolution must be one of %s, not %r' % (
-                ', '.join(OUTPUT_RESOLUTIONS), output_resolution))
+                 output_resolution: str = 'input', auto_resize_mode: str = AUTO_RESIZE_MODE,
+                 upsampling: str = 'auto'):
+        """
+        Wrap a loaded model; see :meth:`open` to load one by name.
+
+        :param resize_mode: one of :data:`RESIZE_CHOICES`; 'auto' means ``auto_resize_mode``.
+        :param upsampling: geometry of low-resolution scores, one of
+            :data:`deeplab_ros.postprocess.UPSAMPLINGS`.
+        """
+        for name, value, choices in (('resize_mode', resize_mode, RESIZE_CHOICES),
+                                     ('auto_resize_mode', auto_resize_mode, RESIZE_MODES),
+                                     ('output_resolution', output_resolution,
+                                      OUTPUT_RESOLUTIONS),
+                                     ('upsampling', upsampling, UPSAMPLINGS)):
+            if value not in choices:
+                raise ValueError('%s must be one of %s, not %r' % (
+                    name, ', '.join(choices), value))
         self.model = model
         self.labels = labels
         self.renderer = Renderer(labels.palette)
         self.resize_mode = resize_mode
         self.output_resolution = output_resolution
+        self.upsampling = upsampling
         facts, loaded = model.facts, model.loaded
         self.info = EngineInfo(
             model_name=model.name, model_path=model.path, runtime=loaded.runtime,
             delegate=loaded.delegate, fell_back=loaded.fell_back,
             fallback_reason=loaded.fallback_reason, num_threads=loaded.num_threads,
-            input_size=facts.input_size, input_dtype=str(facts.input_dtype),
-            output_kind=facts.output_kind, num_classes=len(labels.names),
-            has_scores=facts.output_kind == 'scores')
+            input_size=facts.input_size, auto_resize_mode=auto_resize_mode,
+            input_dtype=str(facts.input_dtype), output_kind=facts.output_kind,
+            num_classes=len(labels.names), has_scores=facts.output_kind == 'scores')
+        self._argmax = ArgmaxPool(loaded.num_threads)
+
+    @property
+    def fit_mode(self) -> str:
+        """Return the resize mode in effect ('auto' resolved for this model)."""
+        if self.resize_mode == 'auto':
+            return self.info.auto_resize_mode
+        return self.resize_mode
 
     @classmethod
     def open(cls, model: str, *, runtime: str = 'auto', delegate: str = 'cpu',  # noqa: A003
@@ -98,24 +120,26 @@ class Segmenter:
              delegate_options: Union[Sequence[str], Mapping, None] = (),
              delegate_fallback: bool = False, num_threads: Optional[int] = None,
              labels: str = '', palette: str = '', resize_mode: str = DEFAULT_RESIZE_MODE,
-             output_resolution: str = 'input') -> 'Segmenter':
+             output_resolution: str = 'input', upsampling: str = 'auto',
+             progress: Optional[registry.Progress] = None) -> 'Segmenter':
         """
         Load a registry model or a .tflite path with a runtime and delegate.
 
+        :param progress: download progress, as for :func:`deeplab_ros.registry.fetch`.
         :raises deeplab_ros.errors.DeeplabError: with a message saying what to do.
         """
-        path, asset = registry.resolve_model(model, delegate)
+        path, asset = registry.resolve_model(model, delegate, progress)
         variants = asset.variants if asset is not None else {}
         # The plain model is needed only when settling on the CPU is possible.
         cpu_path = None
         if variants.get('cpu') and (delegate_fallback or delegate == 'auto'):
-            cpu_path = registry.fetch(variants['cpu'])
+            cpu_path = registry.fetch(variants['cpu'], progress)
         auto_models, skipped = None, ''
         if delegate == 'auto' and asset is not None:
             auto_models = {'vx': path, 'gpu': path}
             if variants.get('edgetpu'):
                 try:  # optional: auto must work offline without the compiled file
-                    auto_models['edgetpu'] = registry.fetch(variants['edgetpu'])
+                    auto_models['edgetpu'] = registry.fetch(variants['edgetpu'], progress)
                 except AssetError as exc:
                     skipped = '; edgetpu: not tried, %s' % exc
         loaded = load_interpreter(path, runtime=runtime, delegate=delegate,
@@ -134,7 +158,20 @@ class Segmenter:
         label_set = resolve_labels(
             classes, labels, palette, default_labels=asset.labels if asset else '',
             default_palette=asset.palette if asset else '', model_path=path)
-        return cls(loaded_model, label_set, resize_mode, output_resolution)
+        return cls(loaded_model, label_set, resize_mode, output_resolution,
+                   auto_resize_mode=(asset.resize_mode if asset else '') or AUTO_RESIZE_MODE,
+                   upsampling=upsampling)
+
+    def protocol(self) -> Dict[str, str]:
+        """Return how images are fitted and scores upsampled for this model (for reports)."""
+        facts = self.model.facts
+        if facts.output_kind == 'ids' or facts.output_size == facts.input_size:
+            upsampling = 'none (output at input size)'
+        else:
+            upsampling = '%s (%dx%d scores, %dx%d input)' % (
+                score_geometry(facts.output_size, facts.input_size, self.upsampling),
+                *facts.output_size, *facts.input_size)
+        return {'resize_mode': self.fit_mode, 'upsampling': upsampling}
 
     @property
     def class_names(self) -> Tuple[str, ...]:
@@ -152,14 +189,15 @@ class Segmenter:
                 rgb.dtype, rgb.shape))
         height, width = rgb.shape[:2]
         start = time.perf_counter()
-        fit = plan_fit((width, height), self.info.input_size, self.resize_mode)
+        fit = plan_fit((width, height), self.info.input_size, self.fit_mode)
         write_input(rgb, fit, self.model.input_view())
         fitted = time.perf_counter()
         self.model.invoke()
         invoked = time.perf_counter()
         size = target_size(fit, self.output_resolution)
         labels, conf = postprocess(self.model.output_view(), self.model.facts, fit, size,
-                                   self.info.num_classes, confidence)
+                                   self.info.num_classes, confidence, self.upsampling,
+                                   self._argmax)
         done = time.perf_counter()
         return Segmentation(
             labels=labels, confidence=conf, scale=(size[0] / width, size[1] / height),
@@ -175,9 +213,20 @@ class Segmenter:
         """Return the rgb8 colour mask of a label map."""
         return self.renderer.colorize(labels)
 
-    def overlay(self, rgb: np.ndarray, color: np.ndarray, alpha: float = 0.5) -> np.ndarray:
-        """Return the colour mask blended over the image."""
-        return self.renderer.overlay(rgb, color, alpha)
+    def overlay(self, rgb: np.ndarray, color: np.ndarray, alpha: float = 0.5,
+                labels: Optional[np.ndarray] = None) -> np.ndarray:
+        """
+        Return the colour mask blended over the image.
+
+        :param labels: the label map of ``color`` (image size): pixels of the background
+            class (see :attr:`LabelSet.background_id`) then show the image unchanged;
+            None blends every class.
+        """
+        background = self.labels.background_id
+        keep = None
+        if labels is not None and background is not None:
+            keep = self.renderer.class_pixels(labels, background)
+        return self.renderer.overlay(rgb, color, alpha, keep)
 
     def class_ids(self, names: Sequence[str]) -> list:
         """Return the ids of class names; ValueError lists the valid names for unknown ones."""
@@ -188,5 +237,6 @@ class Segmenter:
         return self.renderer.class_mask(labels, class_ids)
 
     def close(self) -> None:
-        """Release the interpreter and delegate."""
+        """Release the interpreter, its delegate and the argmax threads."""
+        self._argmax.close()
         self.model.close()

@@ -14,7 +14,7 @@
 
 """Pictures of a label map: colour mask, overlay on the camera image, binary class masks."""
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -35,12 +35,27 @@ class Renderer:
         return self.palette[labels]
 
     @staticmethod
-    def overlay(rgb: np.ndarray, color: np.ndarray, alpha: float) -> np.ndarray:
-        """Blend the colour mask over the image: ``(1 - alpha) * rgb + alpha * color``."""
+    def overlay(rgb: np.ndarray, color: np.ndarray, alpha: float,
+                keep: Optional[np.ndarray] = None) -> np.ndarray:
+        """
+        Blend the colour mask over the image: ``(1 - alpha) * rgb + alpha * color``.
+
+        :param keep: mono8 mask (image size), non-zero where the image stays as it is.
+        """
         if rgb.shape != color.shape:
             color = cv2.resize(color, (rgb.shape[1], rgb.shape[0]),
                                interpolation=cv2.INTER_NEAREST)
-        return cv2.addWeighted(rgb, 1.0 - alpha, color, alpha, 0.0)
+        blended = cv2.addWeighted(rgb, 1.0 - alpha, color, alpha, 0.0)
+        if keep is not None:
+            cv2.copyTo(rgb, keep, blended)
+        return blended
+
+    @staticmethod
+    def class_pixels(labels: np.ndarray, class_id: int) -> np.ndarray:
+        """Return a mono8 mask, 255 where the label is ``class_id``."""
+        if labels.dtype == np.uint8:
+            return cv2.compare(labels, class_id, cv2.CMP_EQ)
+        return (labels == class_id).astype(np.uint8) * np.uint8(255)
 
     @staticmethod
     def class_mask(labels: np.ndarray, class_ids: Sequence[int]) -> np.ndarray:

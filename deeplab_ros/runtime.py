@@ -83,7 +83,7 @@ class LoadedInterpreter:
     delegate: str
     num_threads: int
     fell_back: bool = False
-    fallback_reason: str = ''
+    fallback_reason: str = ''  # why the requested delegate is not the one running
 
 
 def parse_options(options: Union[Sequence[str], Mapping[str, Any], None]) -> dict:
@@ -235,6 +235,5 @@ def load_interpreter(model_path: Path, runtime: str = 'auto', delegate: str = 'c
             raise
         interpreter = _make_interpreter(interpreter_cls, cpu_path, [], threads)
         return LoadedInterpreter(interpreter, runtime_name, 'cpu', threads, fell_back=True,
-                                 fallback_reason='%s delegate unavailable, fell back to cpu: %s'
-                                 % (delegate, exc))
+                                 fallback_reason=str(exc))
     return LoadedInterpreter(interpreter, runtime_name, delegate, threads)

@@ -194,8 +194,8 @@ CORRUPT = {
     'not an image': ('jpeg', lambda jpeg: b'not an image at all', 'neither JPEG nor PNG'),
     'truncated jpeg': ('jpeg', lambda jpeg: jpeg[:len(jpeg) // 2], 'truncated JPEG'),
     'zeroed jpeg': ('jpeg', lambda jpeg: jpeg[:2] + bytes(2000) + jpeg[2002:], 'corrupt jpeg'),
-    'jpeg without scan': ('jpeg', lambda jpeg: jpeg[:400] + jpeg[-2:], 'corrupt jpeg'),
-    'truncated png': ('png', lambda jpeg: _png16()[:len(_png16()) // 2], 'corrupt png'),
+    'jpeg cut in its headers': ('jpeg', lambda jpeg: jpeg[:400] + jpeg[-2:], 'truncated JPEG'),
+    'truncated png': ('png', lambda jpeg: _png16()[:len(_png16()) // 2], 'truncated PNG'),
     'format mismatch': ('png', lambda jpeg: jpeg, "format says 'png' but the data is jpeg"),
     'depth': ('16UC1; compressedDepth png', lambda jpeg: _png16(), 'depth images'),
 }

@@ -22,7 +22,8 @@ import pytest
 ENGINE = EngineSummary(model='deeplabv3_mnv2_dm05_pascal_quant', runtime='ai_edge_litert',
                        delegate='cpu', input_size=(513, 513))
 REQUIRED_KEYS = {'model', 'runtime', 'delegate', 'input_size', 'frames_received',
-                 'frames_processed', 'frames_dropped', 'frames_rejected', 'fps'} | {
+                 'frames_processed', 'frames_dropped', 'frames_throttled', 'frames_idle',
+                 'frames_rejected', 'frames_failed', 'fps'} | {
     f'{s}_ms_{p}' for s in ('preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
     for p in ('p50', 'p95', 'max')}
 
@@ -123,15 +124,18 @@ def test_most_frames_dropped_warns():
     report = stats.report(1.0, ENGINE, 0.0)
     assert report.level == WARN
     assert '60% of frames dropped' in report.message
-    # Frames skipped on purpose (rate limit) and do not count as offered.
+    # Frames left out on purpose (max_rate, nobody subscribed) do not count as offered.
     stats = FrameStats(now=0.0)
-    for _ in range(10):
-        stats.on_received()
-    for _ in range(8):
-        stats.on_skipped()
+    stats.on_received(10)
+    stats.on_throttled(5)
+    stats.on_idle(3)
     stats.on_dropped()
     stats.on_processed({'inference': 1.0})
-    assert stats.report(1.0, ENGINE, 0.0).level == OK
+    report = stats.report(1.0, ENGINE, 0.0)
+    values = dict(report.values)
+    assert report.level == OK
+    assert (values['frames_throttled'], values['frames_idle']) == ('5', '3')
+    assert 'frames_skipped' not in values
 
 
 def test_failures_are_errors_for_their_period():

@@ -137,7 +137,7 @@ def test_resize_modes_on_non_square_images(segmenters, mode, model):
         truth = read_ids('bird_segmentation_mask.bmp')[:300]
         assert agreement(segmenter.segment(strip).labels, truth) > 0.85
     finally:
-        segmenter.resize_mode = 'stretch'
+        segmenter.resize_mode = 'auto'
 
 
 def test_output_resolution_model_drops_padding_and_reports_scale(segmenters):
@@ -149,10 +149,10 @@ def test_output_resolution_model_drops_padding_and_reports_scale(segmenters):
         result = segmenter.segment(rgb)
         assert result.labels.shape == (289, 513)  # 1280x720 kept at aspect inside 513x513
         assert result.scale == pytest.approx((513 / 1280, 289 / 720))
-        segmenter.resize_mode = 'stretch'
+        segmenter.resize_mode = 'auto'
         assert segmenter.segment(rgb).labels.shape == (513, 513)
     finally:
-        segmenter.output_resolution, segmenter.resize_mode = 'input', 'stretch'
+        segmenter.output_resolution, segmenter.resize_mode = 'input', 'auto'
 
 
 def test_confidence_only_for_score_models(segmenters):

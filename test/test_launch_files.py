@@ -23,7 +23,7 @@ uses lifecycle events (not the Jazzy-only autostart= of LifecycleNode).
 
 import ast
 from pathlib import Path
-from typing import Dict, Optional, Set
+from typing import Dict, Set
 
 import pytest
 import yaml
@@ -43,29 +43,10 @@ ISSUE_PARAMETERS = {
     'diagnostics_period'}
 
 
-def _node_parameters() -> Dict[str, Optional[type]]:
-    """Return the node's declared parameter names and default types (None: not known)."""
-    try:
-        from deeplab_ros.node import _PARAMETERS
-        return {name: type(spec[0]) for name, spec in _PARAMETERS.items()}
-    except ImportError:  # no rclpy here: read the table from the source instead.
-        pass
-    tree = ast.parse((ROOT / 'deeplab_ros' / 'node.py').read_text(encoding='utf-8'))
-    for statement in tree.body:
-        target = getattr(statement, 'target', None) or (
-            statement.targets[0] if isinstance(statement, ast.Assign) else None)
-        if isinstance(target, ast.Name) and target.id == '_PARAMETERS':
-            table = statement.value
-            break
-    else:
-        pytest.fail('deeplab_ros/node.py has no _PARAMETERS table to check against')
-    types = {}
-    for key, value in zip(table.keys, table.values):
-        try:
-            types[ast.literal_eval(key)] = type(ast.literal_eval(value.elts[0]))
-        except ValueError:  # default given by a name: type unknown from the source.
-            types[ast.literal_eval(key)] = None
-    return types
+def _node_parameters() -> Dict[str, type]:
+    """Return the node's parameter names and types (the pure schema, no rclpy needed)."""
+    from deeplab_ros.parameters import SPECS
+    return {name: type(spec.default) for name, spec in SPECS.items()}
 
 
 def _parameters(path: Path) -> dict:
@@ -97,8 +78,6 @@ def test_config_keys_are_declared_parameters_with_their_types(name):
     for key, value in _parameters(CONFIG / f'{name}.yaml').items():
         assert key in declared, f'{name}.yaml: {key} is not a parameter of the node'
         expected = declared[key]
-        if expected is None:
-            continue
         if expected is list:
             assert isinstance(value, list) and value, f'{name}.yaml: {key} must be a list'
             assert all(isinstance(item, str) for item in value), f'{name}.yaml: {key}'

@@ -177,8 +177,12 @@ def test_outputs_match_engine(ros, node, io, bird, segmenter):
         assert (out.width, out.height, out.encoding) == (512, 343, encoding)
     np.testing.assert_array_equal(h.as_array(labels), expected)
     np.testing.assert_array_equal(h.as_array(color), segmenter.colorize(expected))
-    np.testing.assert_array_equal(h.as_array(overlay),
-                                  segmenter.overlay(bird, segmenter.colorize(expected), 0.5))
+    np.testing.assert_array_equal(h.as_array(overlay), segmenter.overlay(
+        bird, segmenter.colorize(expected), 0.5, expected))
+    # Background pixels show the camera image unchanged; the bird is tinted.
+    background, bird_pixels = expected == 0, expected == 3
+    np.testing.assert_array_equal(h.as_array(overlay)[background], bird[background])
+    assert (h.as_array(overlay)[bird_pixels] != bird[bird_pixels]).any()
     assert (expected == 3).mean() > 0.1  # a bird was found
     assert h.same_header(info, stamp, 'bird_frame')
     assert (info.width, info.height) == (512, 343)
@@ -216,7 +220,7 @@ def test_malformed_frames_are_rejected_and_counted(ros, node, io, bird, segmente
                      every=lambda m=msg: pubs['image'].publish(m))
     values = _diagnostics(ros, io, lambda v: int(v['frames_rejected']) >= 4, 'rejections')
     assert values['last_reject_reason']
-    assert 'skipped a frame' in node.log()
+    assert 'rejected a malformed frame' in node.log()
     stamp = _next_stamp()
     labels, = _send(ros, io, h.image_msg(good, w, 'rgb8', stamp))
     np.testing.assert_array_equal(h.as_array(labels), segmenter.segment(bird).labels)

@@ -82,8 +82,8 @@ def test_edgetpu_delegate_picks_the_compiled_variant(monkeypatch):
     picked = []
     real = registry.resolve_model
 
-    def spy(model, delegate='cpu'):
-        path, asset = real(model, delegate)
+    def spy(model, delegate='cpu', progress=None):
+        path, asset = real(model, delegate, progress)
         picked.append(path.name)
         return path, asset
     monkeypatch.setattr(registry, 'resolve_model', spy)
