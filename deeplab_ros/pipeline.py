@@ -27,7 +27,7 @@ from deeplab_ros.postprocess import (ArgmaxPool, OUTPUT_RESOLUTIONS, postprocess
                                      score_geometry, target_size, UPSAMPLINGS)
 from deeplab_ros.preprocess import plan_fit, RESIZE_MODES, write_input
 from deeplab_ros.render import Renderer
-from deeplab_ros.runtime import load_interpreter
+from deeplab_ros.runtime import expand_placeholders, load_interpreter, parse_options
 import numpy as np
 
 #: 'auto' fits images as the registry measured best for the model (letterbox unless it says
@@ -142,9 +142,11 @@ class Segmenter:
                     auto_models['edgetpu'] = registry.fetch(variants['edgetpu'], progress)
                 except AssetError as exc:
                     skipped = '; edgetpu: not tried, %s' % exc
+        options = expand_placeholders(parse_options(delegate_options), Path(path).stem,
+                                      registry.cache_dir())
         loaded = load_interpreter(path, runtime=runtime, delegate=delegate,
                                   num_threads=num_threads, delegate_library=delegate_library,
-                                  delegate_options=delegate_options, fallback=delegate_fallback,
+                                  delegate_options=options, fallback=delegate_fallback,
                                   auto_models=auto_models, cpu_model_path=cpu_path)
         if loaded.delegate == 'cpu' and skipped:
             loaded.fallback_reason += skipped

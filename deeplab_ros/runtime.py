@@ -101,6 +101,27 @@ def parse_options(options: Union[Sequence[str], Mapping[str, Any], None]) -> dic
     return parsed
 
 
+def expand_placeholders(options: Mapping[str, str], model: str, cache: Path) -> dict:
+    """
+    Replace {model} and {cache} in delegate option values; create folders under the cache.
+
+    ``{model}`` is the file name (no suffix) of the model being loaded, ``{cache}`` the
+    deeplab_ros cache folder: ``cache_file_path={cache}/vx_cache/{model}.nb`` gives each
+    model its own NPU graph cache. The folder of a value that uses {cache} is created (end
+    the value with / when it names a folder itself).
+    """
+    expanded = {}
+    for key, value in options.items():
+        try:
+            expanded[key] = value.format(model=model, cache=cache)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise DelegateError('delegate option %s=%s: only {model} and {cache} can be '
+                                'substituted (%s)' % (key, value, exc)) from exc
+        if '{cache}' in value:
+            os.makedirs(os.path.dirname(expanded[key]) or '.', exist_ok=True)
+    return expanded
+
+
 def import_runtime(name: str = 'auto') -> tuple:
     """Import a runtime; return ``(name, Interpreter class, load_delegate function)``."""
     if name not in RUNTIMES:

@@ -19,8 +19,8 @@ import importlib.util
 from deeplab_ros import registry
 from deeplab_ros.errors import DelegateError, ModelError, RuntimeNotFoundError
 from deeplab_ros.pipeline import Segmenter
-from deeplab_ros.runtime import (DELEGATE_SPECS, import_runtime, load_interpreter,
-                                 parse_options)
+from deeplab_ros.runtime import (DELEGATE_SPECS, expand_placeholders, import_runtime,
+                                 load_interpreter, parse_options)
 import pytest
 
 MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
@@ -137,3 +137,16 @@ def test_auto_works_offline_without_the_compiled_variant(tmp_path, monkeypatch):
     segmenter = Segmenter.open(MODEL, delegate='auto', num_threads=1)
     assert segmenter.info.delegate == 'cpu' and segmenter.info.model_name == MODEL
     assert 'edgetpu:' in segmenter.info.fallback_reason
+
+
+def test_delegate_option_placeholders_name_the_model_and_cache(tmp_path):
+    options = expand_placeholders(
+        {'allowed_cache_mode': 'true', 'cache_file_path': '{cache}/vx_cache/{model}.nb',
+         'device_name': '/dev/ethosu0', 'dir': '{cache}/ethosu_cache/{model}/'},
+        'deeplabv3_mnv2_dm05_pascal_quant', tmp_path)
+    assert options['cache_file_path'] == f'{tmp_path}/vx_cache/deeplabv3_mnv2_dm05_pascal_quant.nb'
+    assert options['device_name'] == '/dev/ethosu0' and options['allowed_cache_mode'] == 'true'
+    assert (tmp_path / 'vx_cache').is_dir()
+    assert (tmp_path / 'ethosu_cache' / 'deeplabv3_mnv2_dm05_pascal_quant').is_dir()
+    with pytest.raises(DelegateError, match=r'only \{model\} and \{cache\}'):
+        expand_placeholders({'cache_file_path': '{home}/x'}, 'm', tmp_path)
