@@ -20,8 +20,10 @@ maps, message copies inside rclpy and the middleware). With glibc's default, ada
 thresholds such buffers keep being mapped and unmapped, so every frame pays page faults:
 measured ~1.7 ms of system time per 720p frame in the node, 8% of its CPU. Fixed thresholds
 keep freed buffers for the next frame; after a frame much larger than the usual ones the
-memory it needed is handed back (``malloc_trim``), so that one large frame does not leave
-the process large. Elsewhere than on glibc this does nothing.
+memory it needed is handed back (``malloc_trim``, then once more after the next frame, as
+the middleware's publishing thread frees its copies late), so that one large frame does not
+leave the process large. All threads share one allocator arena: glibc hands back the free
+top of the main arena only. Elsewhere than on glibc this does nothing.
 """
 
 from collections import deque
@@ -32,11 +34,12 @@ from typing import Deque, Optional
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 #: Buffers up to this size are kept in the heap for reuse (glibc's largest setting).
 MMAP_THRESHOLD = 32 << 20
 #: Free heap memory is not returned to the system at every free below this.
 TRIM_THRESHOLD = 512 << 20
-#: A frame with more than this many times the median pixels of recent frames is "large".
+#: A frame needing more than this many times the median size of recent frames is "large".
 LARGE_FRAME_RATIO = 2.0
 
 
@@ -54,21 +57,32 @@ class FrameMemory:
     """The process allocator tuned for frames, and the bookkeeping of frame sizes."""
 
     def __init__(self, window: int = 32) -> None:
-        """Set the thresholds (process wide) and start with no frame seen."""
-        self._libc = _glibc()
-        self.tuned = bool(self._libc and self._libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                          and self._libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-        self._recent: Deque[int] = deque(maxlen=window)
-
-    def after_frame(self, pixels: int) -> bool:
         """
-        Record a frame's size; give memory back after an unusually large one.
+        Tune the allocator (process wide; best before threads start) with no frame seen yet.
 
+        :param window: How many recent frames the usual size is the median of.
+        """
+        self._libc = _glibc()
+        self.tuned = bool(self._libc) and all(
+            self._libc.mallopt(option, value) for option, value in (
+                (_M_ARENA_MAX, 1), (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+                (_M_TRIM_THRESHOLD, TRIM_THRESHOLD)))
+        self._recent: Deque[int] = deque(maxlen=window)
+        self._trim_next = False
+
+    def after_frame(self, size: int) -> bool:
+        """
+        Record the size of a frame's largest buffer; give memory back after a large one.
+
+        :param size: Bytes (0: no frame, ignored).
         :return: Whether memory was handed back.
         """
-        large = bool(self._recent) and pixels > LARGE_FRAME_RATIO * statistics.median(
+        if size <= 0:
+            return False
+        large = bool(self._recent) and size > LARGE_FRAME_RATIO * statistics.median(
             self._recent)
-        self._recent.append(pixels)
-        if large and self._libc is not None:
+        self._recent.append(size)
+        trim, self._trim_next = large or self._trim_next, large
+        if trim and self._libc is not None:
             self._libc.malloc_trim(0)
         return large

@@ -50,7 +50,7 @@ def header(sec: int, nanosec: int, frame_id: str) -> Header:
 def _bytes_of(pixels: np.ndarray) -> array.array:
     """Copy a numpy array into the array.array a uint8[] message field takes as is."""
     out = array.array('B')
-    out.frombytes(np.ascontiguousarray(pixels))
+    out.frombytes(np.ascontiguousarray(pixels).view(np.uint8))
     return out
 
 

@@ -66,7 +66,7 @@ FRAME_QUEUE = 5
 DEPTH_QUEUE = 5
 _LOG_THROTTLE_S = 5.0
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often the worker re-reads who subscribes to what
-_IDLE_WAIT_S = 0.1
+_IDLE_WAIT_S = 0.1  # longest wait; also how often an idle camera's count is brought up to date
 
 
 class _WorkerOwned(CallbackGroup):
@@ -98,6 +98,7 @@ class _Camera:
         self.info: Optional[CameraInfo] = None
         self.depths: Deque[Frame] = deque(maxlen=DEPTH_QUEUE)  # data views their bytes
         self.notes: Dict[str, str] = {}  # warnings for the diagnostics, by topic
+        self.counted_at = 0.0  # when frames of the idle camera were last counted
         self._wanted: frozenset = frozenset()
         self._wanted_key: Tuple[Any, float] = (None, -1.0)
 
@@ -127,11 +128,13 @@ def _sequence(info: Dict[str, Any]) -> Optional[int]:
 class SegmentationNode(LifecycleNode):
     """Lifecycle node segmenting one or more cameras with one DeepLab model."""
 
-    def __init__(self, node_name: str = 'deeplab', **kwargs) -> None:
+    def __init__(self, node_name: str = 'deeplab', memory: Optional[FrameMemory] = None,
+                 **kwargs) -> None:
         """
         Declare the parameters; nothing is loaded until configure.
 
         :param node_name: Node name (``--ros-args -r __node:=...`` overrides it).
+        :param memory: The process's frame memory (made before rclpy starts its threads).
         :param kwargs: Passed to :class:`rclpy.lifecycle.LifecycleNode`.
         """
         super().__init__(node_name, **kwargs)
@@ -146,7 +149,7 @@ class SegmentationNode(LifecycleNode):
         self._ground_models: Dict[Any, geometry.GroundModel] = {}
         self._diag_pub = None
         self._diag_timer = None
-        self._memory = FrameMemory()
+        self._memory = memory or FrameMemory()
         self._worker_group = _WorkerOwned()
         self._wake = None
         self._worker: Optional[threading.Thread] = None
@@ -455,6 +458,7 @@ class SegmentationNode(LifecycleNode):
             for index, camera in enumerate(cameras):
                 if not camera.wanted(now, live, self):
                     camera.schedule.note_idle()
+                    self._count_idle(camera, now)
                     continue
                 due = camera.schedule.due(now, live.max_rate)
                 if due > now:
@@ -472,14 +476,26 @@ class SegmentationNode(LifecycleNode):
                 if self._stopping:
                     break
                 robin.served(index)
-                pixels = self._serve(cameras[index], self._live)
-                if pixels:
-                    self._memory.after_frame(pixels)
+                size = self._serve(cameras[index], self._live)
+                if self._memory.after_frame(size):
+                    self.get_logger().debug(
+                        f'handed memory back after a large frame ({size / 1e6:.0f} MB)')
+
+    @staticmethod
+    def _count_idle(camera: _Camera, now: float) -> None:
+        """Take one waiting frame of an idle camera now and then, to keep its counts current."""
+        if now - camera.counted_at < _IDLE_WAIT_S:
+            return
+        camera.counted_at = now
+        sub = camera.image_sub
+        got = sub.handle.take_message(sub.msg_type, True)
+        if got is not None:
+            camera.schedule.discard([scheduling.Taken(_sequence(got[1]))])
 
     def _take_frames(self, camera: _Camera, max_pixels: int
-                     ) -> Tuple[List[scheduling.Taken], List[Optional[Frame]]]:
-        """Take every waiting frame of a camera, serialized, and check each one."""
-        taken, frames = [], []
+                     ) -> Tuple[List[scheduling.Taken], List[Optional[Frame]], int]:
+        """Take every waiting frame of a camera, serialized, check each; largest size."""
+        taken, frames, size = [], [], 0
         compressed = self._configured['input_transport'] == 'compressed'
         sub = camera.image_sub
         while len(taken) < FRAME_QUEUE:
@@ -487,6 +503,7 @@ class SegmentationNode(LifecycleNode):
             if got is None:
                 break
             raw, info = got
+            size = max(size, len(raw))
             frame, reason = None, ''
             try:
                 frame = self._read(raw, compressed)
@@ -499,7 +516,7 @@ class SegmentationNode(LifecycleNode):
                 reason = str(error)
             taken.append(scheduling.Taken(_sequence(info), reason))
             frames.append(frame)
-        return taken, frames
+        return taken, frames, size
 
     @staticmethod
     def _read(raw: bytes, compressed: bool) -> Frame:
@@ -519,9 +536,9 @@ class SegmentationNode(LifecycleNode):
         """
         Take a camera's waiting frames, choose the newest good one and segment it.
 
-        :return: The pixels of the frame segmented, 0 if none was.
+        :return: Bytes of the largest buffer the frames needed (message, or decoded image).
         """
-        taken, frames = self._take_frames(camera, live.max_input_pixels)
+        taken, frames, size = self._take_frames(camera, live.max_input_pixels)
         chosen = camera.schedule.choose(taken, time.monotonic(), live.max_rate)
         rejected = [t.reject_reason for t in taken if t.reject_reason]
         if rejected:
@@ -529,9 +546,9 @@ class SegmentationNode(LifecycleNode):
                 f'{camera.image_sub.topic_name}: rejected a malformed frame: {rejected[-1]}',
                 throttle_duration_sec=_LOG_THROTTLE_S)
         if chosen is None:
-            return 0
+            return size
         try:
-            return self._process(camera, frames[chosen], live)
+            return max(size, self._process(camera, frames[chosen], live))
         except DecodeError as error:
             camera.stats.on_rejected(str(error))
             self.get_logger().warning(
@@ -539,12 +556,12 @@ class SegmentationNode(LifecycleNode):
                 throttle_duration_sec=_LOG_THROTTLE_S)
         except Exception as error:  # keep serving frames; diagnostics turn ERROR
             if self._stopping or not self.context.ok():
-                return 0  # shutting down: publishing may fail, nothing is wrong
+                return size  # shutting down: publishing may fail, nothing is wrong
             reason = f'{type(error).__name__}: {error}'
             camera.stats.on_failed(reason)
             self.get_logger().error(
                 f'segmentation failed: {reason}', throttle_duration_sec=_LOG_THROTTLE_S)
-        return 0
+        return size
 
     def _latest_info(self, camera: _Camera) -> Optional[CameraInfo]:
         """Take the newest camera_info waiting, if any; return the latest known."""
@@ -555,7 +572,7 @@ class SegmentationNode(LifecycleNode):
         return camera.info
 
     def _process(self, camera: _Camera, frame: Frame, live: Live) -> int:
-        """Decode, segment and publish one frame to the outputs with subscribers; its pixels."""
+        """Decode, segment and publish one frame to the outputs with subscribers; its size."""
         segmenter = self._segmenter
         wanted = camera.wanted(time.monotonic(), live, self)
         if not wanted:
@@ -611,7 +628,7 @@ class SegmentationNode(LifecycleNode):
         if frame.stamp_ns:
             stage_ms['end_to_end'] = (time.time_ns() - frame.stamp_ns) / 1e6
         camera.stats.on_processed(stage_ms)
-        return rgb.shape[0] * rgb.shape[1]
+        return rgb.nbytes
 
     # -- navigation clouds -----------------------------------------------------------------
 
@@ -746,16 +763,20 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     if {'-h', '--help'} & set(own):
         print(usage())
         return 0
+    memory = FrameMemory()  # before rclpy starts the middleware's threads
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    node = SegmentationNode()
+    node = SegmentationNode(memory=memory)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
         while not stop.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
+            try:
+                executor.spin_once(timeout_sec=0.1)
+            except _rclpy.RCLError as error:  # e.g. a transition id invalid in this state
+                node.get_logger().warning(f'ignored a request rcl refused: {error}')
     except ExternalShutdownException:
         pass
     finally:

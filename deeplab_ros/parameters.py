@@ -227,8 +227,11 @@ def parse_text(name: str, text: str) -> Any:
             raise ValueError(f"{name} takes a {type(default).__name__}, not '{text}'") from None
     if isinstance(default, list):
         if text.startswith('['):
-            items = yaml.safe_load(text)
-            if not isinstance(items, list):
+            try:
+                items = yaml.safe_load(text)
+            except yaml.YAMLError:
+                items = None
+            if not isinstance(items, list) or any(isinstance(i, (list, dict)) for i in items):
                 raise ValueError(f"{name} takes a list such as [a, b], not '{text}'")
         else:
             items = text.split(',')

@@ -115,6 +115,13 @@ class CameraSchedule:
             return 0
         return sequence - last - 1
 
+    def discard(self, taken: Sequence[Taken]) -> None:
+        """Account for frames taken only to keep the counts current (idle camera)."""
+        for frame in taken:
+            gap = self._gap(frame.sequence)
+            self.stats.on_received(gap + 1)
+            self._skipped(gap + 1)
+
     def choose(self, taken: Sequence[Taken], now: float, max_rate: float) -> Optional[int]:
         """
         Account for frames taken together and return the index of the one to segment.

@@ -90,7 +90,7 @@ class NodeProcess:
     """segmentation_node running in a subprocess, with its log captured to a file."""
 
     def __init__(self, name: str, params: Dict[str, str], log_dir: pathlib.Path,
-                 namespace: str = '') -> None:
+                 namespace: str = '', env: Optional[Dict[str, str]] = None) -> None:
         """Start the node; parameters are passed as --ros-args -p name:=value."""
         self.name = name
         self.fqn = f'{namespace}/{name}' if namespace else f'/{name}'
@@ -101,7 +101,7 @@ class NodeProcess:
         for key, value in params.items():
             args += ['-p', f'{key}:={value}']
         self._log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen(args, env=node_env(), stdout=self._log,
+        self.proc = subprocess.Popen(args, env={**node_env(), **(env or {})}, stdout=self._log,
                                      stderr=subprocess.STDOUT)
 
     def log(self) -> str:
@@ -119,10 +119,10 @@ class NodeProcess:
                 return int(line.split()[1])
         return 0
 
-    def stop(self) -> int:
-        """Interrupt the node (like Ctrl-C) and return its exit code."""
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        """Interrupt the node (like Ctrl-C, or ``sig``) and return its exit code."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:

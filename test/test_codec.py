@@ -15,10 +15,14 @@
 """Tests of deeplab_ros.codec against OpenCV conversions, and of every malformed case."""
 
 import array
+import os
+import struct
+import zlib
 
 import cv2
 from deeplab_ros import registry
-from deeplab_ros.codec import decode_compressed, decode_raw, DecodeError, RAW_ENCODINGS
+from deeplab_ros.codec import (check_raw, decode_compressed, decode_depth, decode_raw,
+                               DecodeError, inspect_compressed, RAW_ENCODINGS)
 import numpy as np
 import pytest
 
@@ -206,3 +210,88 @@ def test_malformed_compressed_frames_raise(cat_jpeg, case):
     image_format, make, match = CORRUPT[case]
     with pytest.raises(DecodeError, match=match):
         decode_compressed(image_format, make(cat_jpeg))
+
+
+def _with_size(png: bytes, width: int, height: int) -> bytes:
+    """Return a PNG whose IHDR claims another size (CRC fixed, so only the size is odd)."""
+    data = bytearray(png)
+    struct.pack_into('>II', data, 16, width, height)
+    struct.pack_into('>I', data, 29, zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def test_a_png_claiming_more_pixels_than_opencv_allows_is_rejected_before_decoding():
+    with pytest.raises(DecodeError, match=r'png 65535x65535 has 4294836225 pixels, more than'):
+        decode_compressed('png', _with_size(_png16(), 65535, 65535))
+
+
+def test_compressed_frames_above_max_pixels_are_rejected_with_the_limit(cat_jpeg):
+    with pytest.raises(DecodeError, match=r'jpeg 1280x720 .* more than the 640000 allowed'):
+        inspect_compressed('jpeg', cat_jpeg, max_pixels=640000)
+    assert inspect_compressed('jpeg', cat_jpeg) == ('jpeg', 1280, 720)
+
+
+def test_raw_frames_above_max_pixels_are_rejected_before_touching_the_pixels():
+    with pytest.raises(DecodeError, match=r'rgb8 7680x4320 has 33177600 pixels'):
+        check_raw('rgb8', 4320, 7680, 7680 * 3, 0, max_pixels=3840 * 2160)
+
+
+def test_a_jpeg_padded_after_its_end_marker_decodes(cat_jpeg):
+    # USB MJPEG cameras pad frames after the end-of-image marker; the decoder accepts them.
+    padded = decode_compressed('jpeg', cat_jpeg + bytes(4096))
+    np.testing.assert_array_equal(padded, decode_compressed('jpeg', cat_jpeg))
+
+
+def test_decoder_complaints_become_the_reason_not_stderr_noise(capfd):
+    png = _png16()
+    at = png.index(b'IDAT') + 6
+    corrupt = png[:at] + bytes([png[at] ^ 0xFF]) + png[at + 1:]  # CRC error in IDAT
+    with pytest.raises(DecodeError, match='corrupt png.*libpng error'):
+        decode_compressed('png', corrupt)
+    assert capfd.readouterr().err == ''
+
+
+def test_log_lines_written_while_decoding_still_reach_stderr(capfd, cat_jpeg):
+    import threading
+    done = threading.Event()
+
+    def log():
+        while not done.is_set():
+            os.write(2, b'[INFO] [1.0] [other_thread]: still here\n')
+            done.wait(0.0005)
+    thread = threading.Thread(target=log)
+    thread.start()
+    try:
+        for _ in range(20):
+            decode_compressed('jpeg', cat_jpeg)
+    finally:
+        done.set()
+        thread.join()
+    err = capfd.readouterr().err
+    assert '[INFO] [1.0] [other_thread]: still here' in err
+    assert all(line.startswith('[INFO]') for line in err.splitlines())
+
+
+@pytest.mark.parametrize('encoding, dtype, scale', [('16UC1', np.uint16, 0.001),
+                                                    ('mono16', np.uint16, 0.001),
+                                                    ('32FC1', np.float32, 1.0)])
+@pytest.mark.parametrize('big_endian', [False, True])
+def test_depth_images_decode_in_native_order_with_their_unit(encoding, dtype, scale,
+                                                             big_endian):
+    depth = (np.arange(12, dtype=np.float64).reshape(3, 4) * 250).astype(dtype)
+    order = '>' if big_endian else '<'
+    rows = np.zeros((3, 5), np.dtype(dtype).newbyteorder(order))  # one padding column
+    rows[:, :4] = depth
+    out, unit = decode_depth(encoding, 3, 4, rows.strides[0], big_endian, rows.tobytes())
+    assert out.dtype == np.dtype(dtype) and out.dtype.isnative and unit == scale
+    np.testing.assert_array_equal(out, depth)
+
+
+@pytest.mark.parametrize('encoding, step, size, match', [
+    ('rgb8', 12, 48, "unsupported depth encoding 'rgb8'"),
+    ('16UC1', 7, 28, 'step 7 does not fit'),
+    ('32FC1', 16, 40, 'truncated depth data'),
+])
+def test_bad_depth_images_say_why(encoding, step, size, match):
+    with pytest.raises(DecodeError, match=match):
+        decode_depth(encoding, 4, 4, step, False, bytes(size))

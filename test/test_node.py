@@ -229,9 +229,10 @@ def test_malformed_frames_are_rejected_and_counted(ros, node, io, bird, segmente
 def test_diagnostics_keys_and_values(ros, node, io):
     values = _diagnostics(ros, io, lambda v: int(v['frames_processed']) >= 8, 'diagnostics')
     for key in ['model', 'runtime', 'delegate', 'delegate_fell_back', 'input_size',
-                'frames_received', 'frames_processed', 'frames_dropped', 'frames_rejected',
-                'fps'] + STAGE_KEYS:
+                'frames_received', 'frames_processed', 'frames_dropped', 'frames_throttled',
+                'frames_idle', 'frames_rejected', 'frames_failed', 'fps'] + STAGE_KEYS:
         assert key in values, key
+    assert 'frames_skipped' not in values
     assert values['model'] == MODEL
     assert values['runtime'] == 'ai_edge_litert'
     assert values['delegate'] == 'cpu' and values['delegate_fell_back'] == 'False'

@@ -14,9 +14,12 @@
 
 """Two cameras served by one segmentation_node over JPEG CompressedImage topics."""
 
+import struct
 import threading
 import time
+import zlib
 
+import cv2
 from deeplab_ros.codec import decode_compressed
 from deeplab_ros.pipeline import Segmenter
 from diagnostic_msgs.msg import DiagnosticArray
@@ -108,5 +111,52 @@ def test_two_cameras_compressed(setup):
     msg = ros.wait_for(lambda: diagnostics.find(
         lambda m: h.diagnostic_values(m, NAME, '/right') is not None), what='diagnostics')
     assert h.diagnostic_values(msg, NAME, '/left') is not None
+    assert ros.change_state(FQN, h.DEACTIVATE)
+    assert ros.change_state(FQN, h.CLEANUP)
+
+
+def test_padded_jpeg_huge_png_and_decoder_noise(setup):
+    ros, node, seg = setup
+    assert ros.change_state(FQN, h.CONFIGURE)
+    assert ros.change_state(FQN, h.ACTIVATE)
+    qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+    pub = ros.node.create_publisher(CompressedImage, '/left/image/compressed', qos)
+    labels = h.Collector(ros.node, Image, '/left/segmentation/labels')
+    diagnostics = h.Collector(ros.node, DiagnosticArray, '/diagnostics')
+    ros.wait_for(lambda: pub.get_subscription_count() > 0, what='subscription')
+    jpeg = h.require('cat_720p.jpg')[0].read_bytes()
+
+    # A USB-camera JPEG padded after its end marker is segmented like the plain one.
+    stamp = time.time_ns()
+    out, = h.publish_until(ros, pub, _jpeg(stamp, jpeg + bytes(2048)), [labels], stamp)
+    np.testing.assert_array_equal(h.as_array(out),
+                                  seg.segment(decode_compressed('jpeg', jpeg)).labels)
+
+    def rejected_with(text):
+        def check():
+            msg = diagnostics.find(lambda m: h.diagnostic_values(m, NAME, '/left') is not None)
+            values = msg and h.diagnostic_values(msg, NAME, '/left')
+            return values if values and text in values.get('last_reject_reason', '') else None
+        return check
+
+    ok, png = cv2.imencode('.png', np.zeros((32, 32, 3), np.uint8))
+    huge = bytearray(png.tobytes())
+    struct.pack_into('>II', huge, 16, 65535, 65535)  # a header claiming 4.3 G pixels
+    struct.pack_into('>I', huge, 29, zlib.crc32(bytes(huge[12:29])))
+    bad_png = _jpeg(time.time_ns(), bytes(huge))
+    bad_png.format = 'png'
+    values = ros.wait_for(rejected_with('png 65535x65535'), what='huge PNG rejected',
+                          every=lambda: pub.publish(bad_png))
+    assert 'more than the' in values['last_reject_reason']
+
+    at = png.tobytes().index(b'IDAT') + 6
+    corrupt = bytearray(png.tobytes())
+    corrupt[at] ^= 0xFF  # a CRC error libpng would print on stderr
+    bad_crc = _jpeg(time.time_ns(), bytes(corrupt))
+    bad_crc.format = 'png'
+    ros.wait_for(rejected_with('libpng error'), what='corrupt PNG rejected',
+                 every=lambda: pub.publish(bad_crc))
+    assert not [line for line in node.log().splitlines() if 'libpng' in line
+                and not line.startswith('[')]
     assert ros.change_state(FQN, h.DEACTIVATE)
     assert ros.change_state(FQN, h.CLEANUP)

@@ -1,0 +1,167 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Frame scheduling without DDS: accounting, malformed frames, max_rate, fairness."""
+
+import random
+
+from deeplab_ros.diagnostics import COUNTERS, FrameStats
+from deeplab_ros.scheduling import CameraSchedule, RateGate, RoundRobin, Taken
+import pytest
+
+GOOD, BAD = '', "unsupported encoding 'rgb16'"
+
+
+def counts(stats: FrameStats) -> dict:
+    return {name: getattr(stats, name) for name in COUNTERS}
+
+
+def balanced(stats: FrameStats) -> bool:
+    c = counts(stats)
+    return c['received'] == sum(c[n] for n in COUNTERS[1:])
+
+
+def test_a_malformed_frame_arriving_while_a_good_one_waits_leaves_the_good_one():
+    schedule = CameraSchedule(FrameStats())
+    chosen = schedule.choose([Taken(1, GOOD), Taken(2, BAD)], now=0.0, max_rate=0.0)
+    assert chosen == 0
+    assert counts(schedule.stats) == {'received': 2, 'processed': 0, 'dropped': 0,
+                                      'throttled': 0, 'idle': 0, 'rejected': 1, 'failed': 0}
+    assert schedule.stats.last_reject_reason == BAD
+
+
+def test_a_burst_of_malformed_frames_never_displaces_the_good_one():
+    schedule = CameraSchedule(FrameStats())
+    taken = [Taken(10, GOOD)] + [Taken(11 + i, BAD) for i in range(4)]
+    assert schedule.choose(taken, 0.0, 0.0) == 0
+    assert schedule.stats.rejected == 4 and schedule.stats.dropped == 0
+
+
+def test_the_newest_good_frame_is_chosen_and_older_ones_count_as_dropped():
+    schedule = CameraSchedule(FrameStats())
+    assert schedule.choose([Taken(1), Taken(2), Taken(3, BAD), Taken(4)], 0.0, 0.0) == 3
+    c = counts(schedule.stats)
+    assert (c['received'], c['dropped'], c['rejected']) == (4, 2, 1)
+
+
+def test_gaps_in_sequence_numbers_count_frames_never_taken():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0)
+    schedule.choose([Taken(5)], 0.1, 0.0)  # 2, 3, 4 replaced while the worker was busy
+    assert schedule.stats.received == 5 and schedule.stats.dropped == 3
+
+
+def test_frames_not_taken_while_nobody_subscribes_are_idle():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0)
+    schedule.note_idle()
+    schedule.choose([Taken(31)], 1.0, 0.0)
+    assert schedule.stats.idle == 29 and schedule.stats.dropped == 0
+    schedule.choose([Taken(33)], 1.1, 0.0)  # after that: busy again
+    assert schedule.stats.dropped == 1 and schedule.stats.idle == 29
+
+
+def test_frames_held_back_by_max_rate_are_throttled():
+    schedule = CameraSchedule(FrameStats())
+    assert schedule.due(0.0, 5.0) <= 0.0
+    schedule.choose([Taken(1)], 0.0, 5.0)
+    assert schedule.due(0.1, 5.0) == pytest.approx(0.2)  # held back: throttled
+    schedule.choose([Taken(7)], 0.2, 5.0)
+    assert schedule.stats.throttled == 5 and schedule.stats.dropped == 0
+
+
+def test_publisher_restarts_and_missing_sequence_numbers_count_no_gap():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(100)], 0.0, 0.0)
+    schedule.choose([Taken(1)], 0.1, 0.0)  # the camera driver restarted
+    schedule.choose([Taken(None), Taken(None)], 0.2, 0.0)  # middleware without numbers
+    assert schedule.stats.received == 4 and schedule.stats.dropped == 1
+
+
+@pytest.mark.parametrize('camera_hz, max_rate', [(30.0, 5.0), (30.0, 7.0), (60.0, 10.0),
+                                                 (25.0, 12.5), (10.0, 3.0)])
+def test_max_rate_delivers_the_asked_rate_within_5_percent(camera_hz, max_rate):
+    # Frames arrive with jitter; the worker takes the newest one once it is due.
+    rng = random.Random(1)
+    gate, accepted, seconds = RateGate(), 0, 60.0
+    t = 0.0
+    while t < seconds:
+        t += 1.0 / camera_hz + rng.uniform(-0.003, 0.003)
+        if t >= gate.due(max_rate):
+            gate.accepted(t, max_rate)
+            accepted += 1
+    assert accepted / seconds == pytest.approx(max_rate, rel=0.05)
+
+
+def test_max_rate_above_the_camera_rate_takes_every_frame_and_zero_means_no_limit():
+    gate = RateGate()
+    times = [i / 10.0 for i in range(100)]
+    taken = 0
+    for t in times:
+        if t >= gate.due(30.0):
+            gate.accepted(t, 30.0)
+            taken += 1
+    assert taken == 100
+    assert RateGate().due(0.0) == float('-inf')
+
+
+def test_round_robin_serves_every_ready_camera_in_turn():
+    robin = RoundRobin(3)
+    served = []
+    for _ in range(6):
+        first = robin.order([0, 1, 2])[0]
+        robin.served(first)
+        served.append(first)
+    assert served == [0, 1, 2, 0, 1, 2]
+    robin.served(1)
+    assert robin.order([0, 1, 2]) == [2, 0, 1]
+    assert robin.order([1, 0]) == [0, 1]
+
+
+def test_a_simulated_stream_keeps_every_frame_accounted_for():
+    rng = random.Random(7)
+    schedule = CameraSchedule(FrameStats())
+    sequence, t = 0, 0.0
+    for _ in range(500):
+        t += 0.05
+        if rng.random() < 0.1:
+            schedule.note_idle()
+            sequence += rng.randint(1, 5)
+            continue
+        if schedule.due(t, 8.0) > t:
+            sequence += 1
+            continue
+        waiting = [Taken(sequence + i + 1, BAD if rng.random() < 0.2 else GOOD)
+                   for i in range(rng.randint(1, 5))]
+        sequence += len(waiting) + rng.randint(0, 3)
+        chosen = schedule.choose(waiting, t, 8.0)
+        if chosen is not None:
+            if rng.random() < 0.1:
+                schedule.stats.on_failed('RuntimeError: invoke failed')
+            else:
+                schedule.stats.on_processed({'inference': 10.0})
+    assert balanced(schedule.stats)
+    assert min(counts(schedule.stats).values()) > 0
+
+
+def test_frames_taken_only_to_count_them_while_idle_are_idle():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0)
+    schedule.note_idle()
+    schedule.discard([Taken(4)])
+    schedule.discard([Taken(9)])
+    assert schedule.stats.idle == 8 and schedule.stats.received == 9
+    assert balanced(schedule.stats) is False  # one processed frame is still to be counted
+    schedule.stats.on_processed({})
+    assert balanced(schedule.stats)
