@@ -135,7 +135,9 @@ def test_eval_on_voc_layouts(tmp_path, layout, colour):
                      '--json')
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report['images'] == 2
+    assert report['images'] == 2 and report['images_per_second'] > 0
+    assert (report['resize_mode'], report['upsampling']) == (
+        'letterbox', 'none (output at input size)')
     assert report['pixel_accuracy'] > 0.9 and 0.3 < report['miou'] <= 1.0
     assert report['class_iou']['bird'] > 0.8 and report['class_iou']['cat'] is None
     text = deeplab('eval', '--model', MODEL, '--voc', str(tmp_path))

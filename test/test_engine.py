@@ -193,3 +193,22 @@ def test_segment_rejects_non_rgb_input(segmenters):
 def test_edgetpu_models_fail_with_an_edge_tpu_message():
     with pytest.raises(ModelError, match='Edge TPU.*libedgetpu.so.1'):
         Segmenter.open('deeplabv3_mnv2_dm05_pascal_quant_edgetpu', num_threads=1)
+
+
+def test_default_protocol_per_model_and_low_resolution_scores(segmenters):
+    low_res = segmenters('lite-model_deeplabv3-mobilenetv2_1_default_1')
+    assert low_res.protocol() == {
+        'resize_mode': 'letterbox',
+        'upsampling': 'align_corners (65x65 scores, 513x513 input)'}
+    gpu = segmenters('deeplabv3_257_mv_gpu')  # measured better stretched (registry)
+    assert gpu.info.auto_resize_mode == 'stretch' and gpu.fit_mode == 'stretch'
+    assert segmenters('deeplabv3_mnv2_dm05_pascal_quant').protocol()['resize_mode'] == (
+        'letterbox')
+    rgb = read_rgb('cat_720p.jpg')
+    result = low_res.segment(rgb, confidence=True)
+    assert result.labels.shape == (720, 1280) and (result.labels == VOC_CAT).mean() > 0.25
+
+
+def test_ade20k_model_names_its_classes(segmenters):
+    ade = segmenters('deeplabv3_mnv2_ade20k_uint8')
+    assert ade.class_names[4] == 'floor' and ade.class_ids(['floor', 'rug']) == [4, 29]

@@ -14,11 +14,16 @@
 
 """The parameter schema without ROS: descriptions, validation, launch text, live snapshot."""
 
+from pathlib import Path
+
+from deeplab_ros import registry
 from deeplab_ros.labels import resolve_labels
 from deeplab_ros.parameters import (check, check_together, CLASS_LISTS, CONFIGURE, LIVE, Live,
                                     parse_text, SPECS)
 import pytest
+import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 VOC = resolve_labels(21, default_labels='voc')
 
 
@@ -103,3 +108,17 @@ def test_live_snapshot_resolves_class_lists():
     live = Live.from_values(values, VOC.class_ids)
     assert live.mask_ids == (15,) and live.obstacle_ids == (8, 12) and live.ground_ids == ()
     assert live.max_rate == 5.0 and live.resize_mode == 'auto'
+
+
+@pytest.mark.parametrize('path', sorted((ROOT / 'config').glob('nav_*.yaml')),
+                         ids=lambda p: p.name)
+def test_navigation_examples_are_valid_for_their_models(path):
+    values = yaml.safe_load(path.read_text())['/**']['ros__parameters']
+    labels = resolve_labels(registry.MODELS[values['model']].classes,
+                            default_labels=registry.MODELS[values['model']].labels)
+    merged = {**{name: spec.default for name, spec in SPECS.items()}, **values}
+    for name, value in values.items():
+        assert name in SPECS, name
+        assert check(name, value, class_ids=labels.class_ids) is None, name
+    assert check_together(merged) is None
+    assert values['geometry'] != 'none' and values['obstacle_classes']

@@ -18,7 +18,8 @@ from deeplab_ros.errors import AssetError
 from deeplab_ros.labels import (CITYSCAPES_NAMES, metadata_names, read_palette_file,
                                 resolve_labels, voc_colormap, VOC_NAMES)
 from deeplab_ros.model import TensorFacts
-from deeplab_ros.postprocess import postprocess, target_size
+from deeplab_ros.postprocess import (axis_map, postprocess, score_geometry, target_size,
+                                     upsample_scores)
 from deeplab_ros.preprocess import Fit, plan_fit, write_input
 from deeplab_ros.render import Renderer
 import numpy as np
@@ -170,3 +171,78 @@ def test_metadata_names_absent_in_plain_files(tmp_path):
     plain = tmp_path / 'plain.tflite'
     plain.write_bytes(b'TFL3' + bytes(64))
     assert metadata_names(plain) is None
+
+
+def test_align_corners_upsampling_matches_a_hand_computed_case():
+    # 3 score columns on a 5-pixel input: (3 - 1) * 2 + 1 = 5, so the first and last
+    # pixels sit on the first and last scores and pixel 1 is halfway: class 1 scores
+    # 0, 0.5, 1, 1.5, 2 against a constant 1.0 for class 0.
+    scores = np.zeros((3, 3, 2), np.float32)
+    scores[..., 0] = 1.0
+    scores[..., 1] = np.array([0.0, 1.0, 2.0], np.float32)[None, :]
+    fit = Fit((5, 5), (5, 5), (5, 5))
+    assert axis_map(3, 5, 'auto') == (0.5, 0.0)
+    up = upsample_scores(scores, fit)
+    np.testing.assert_allclose(up[0, :, 1], [0.0, 0.5, 1.0, 1.5, 2.0])
+    labels, _ = postprocess(scores, facts('scores', (3, 3)), fit, (5, 5), 2)
+    assert labels[0].tolist() == [0, 0, 0, 1, 1]  # a tie goes to the lower class id
+
+
+def test_half_pixel_geometry_when_the_sizes_are_not_aligned():
+    # 4 scores over 8 pixels: pixel X sits at (X + 0.5) / 2 - 0.5, replicated at the edges.
+    assert axis_map(4, 8, 'auto') == (0.5, -0.25)
+    scores = np.zeros((4, 4, 2), np.float32)
+    scores[..., 1] = np.arange(4, dtype=np.float32)[None, :]
+    up = upsample_scores(scores, Fit((8, 8), (8, 8), (8, 8)))
+    np.testing.assert_allclose(up[0, :, 1], [0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0])
+    assert score_geometry((65, 65), (513, 513)) == 'align_corners'
+    assert score_geometry((64, 64), (512, 512)) == 'half_pixel'
+    assert score_geometry((65, 64), (513, 512)) == 'mixed: align_corners x, half_pixel y'
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.uint8, np.int8])
+@pytest.mark.parametrize('size', [(65, 65), (33, 33), (129, 129), (17, 23), (513, 513)])
+def test_scores_of_every_type_and_size_give_the_same_labels(dtype, size):
+    rng = np.random.default_rng(size[0])
+    logits = rng.normal(scale=0.2, size=(size[1], size[0], 21)).astype(np.float32)
+    winners = rng.integers(0, 21, (4, 4))  # regions of clear winners, as real score maps have
+    rows = np.arange(size[1]) * 4 // size[1]
+    columns = np.arange(size[0]) * 4 // size[0]
+    np.put_along_axis(logits, winners[rows][:, columns][..., None], 3.0, axis=2)
+    scale, zero = (0.0, 0) if dtype == np.float32 else (0.05, 10 if dtype == np.uint8 else -3)
+    if scale:
+        info = np.iinfo(dtype)
+        raw = np.clip(np.rint(logits / scale) + zero, info.min, info.max).astype(dtype)
+        reference = (raw.astype(np.float32) - zero) * scale
+    else:
+        raw = reference = logits
+    fit = plan_fit((1280, 720), (513, 513), 'letterbox')
+    quantized = facts('scores', size, dtype, (scale, zero))
+    labels, confidence = postprocess(raw, quantized, fit, (1280, 720), 21, True)
+    expected, expected_confidence = postprocess(reference, facts('scores', size), fit,
+                                                (1280, 720), 21, True)
+    assert labels.shape == (720, 1280) and labels.dtype == np.uint8
+    # Argmax on raw quantized values = on dequantized ones (up to float rounding of near
+    # ties where two classes' interpolated scores meet).
+    assert (labels == expected).mean() > 0.9995
+    assert np.abs(confidence.astype(int) - expected_confidence).max() <= 1
+
+
+def test_low_resolution_padding_never_bleeds_into_the_image():
+    # Letterboxed 1280x720 in 513x513: the image covers rows 0..288 of the input, which
+    # are score rows 0..36 of 65. The padding rows below hold another, strong class.
+    scores = np.zeros((65, 65, 21), np.float32)
+    scores[:37, :, 1] = 1.0
+    scores[37:, :, 7] = 50.0
+    fit = plan_fit((1280, 720), (513, 513), 'letterbox')
+    labels, _ = postprocess(scores, facts('scores', (65, 65)), fit, (1280, 720), 21)
+    assert set(np.unique(labels)) == {1}
+
+
+def test_ade20k_class_names_are_shipped():
+    ade = resolve_labels(32, default_labels='ade20k')
+    assert ade.names[:5] == ('other', 'wall', 'building', 'sky', 'floor')
+    assert ade.names[13] == 'person' and ade.names[29] == 'rug' and len(ade.names) == 32
+    assert ade.class_ids(['floor', 'rug', 'person', 'chair', 'table']) == [4, 29, 13, 20, 16]
+    assert ade.background_id == 0
+    assert resolve_labels(21, default_labels='voc').background_id == 0
