@@ -41,6 +41,7 @@ from deeplab_ros.parameters import SPECS
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction,
                             RegisterEventHandler, SetEnvironmentVariable)
+from launch.event_handlers import OnShutdown
 from launch.events import matches_action
 from launch.logging import get_logger
 from launch_ros.actions import LifecycleNode, Node
@@ -146,12 +147,16 @@ def _launch_setup(context: LaunchContext) -> list:
     files = _parameter_files(context, share)
     overrides = _overrides(context, files, fqn)
     parameters = list(files)
+    actions = []
     if overrides:
-        # A file of our own (not a dict for launch_ros, which re-types strings such as '15').
+        # A file of our own (not a dict for launch_ros, which re-types strings such as '15'),
+        # removed when the launch ends.
         with tempfile.NamedTemporaryFile('w', prefix='deeplab_ros_launch_', suffix='.yaml',
                                          delete=False) as stream:
             stream.write(overrides_file_text(fqn, overrides))
         parameters.append(stream.name)
+        actions.append(RegisterEventHandler(OnShutdown(
+            on_shutdown=lambda event, context, path=stream.name: os.remove(path))))
     remappings = _remappings(context)
 
     node = LifecycleNode(
@@ -166,7 +171,7 @@ def _launch_setup(context: LaunchContext) -> list:
         emulate_tty=True,
     )
     given = ', '.join(f'{k}={v}' for k, v in overrides.items())
-    actions = [
+    actions += [
         LogInfo(msg=f'deeplab_ros: board {config["board"].strip()}, parameters from '
                 + ', '.join(files) + (f', then launch arguments {given}' if given else '')),
         node,
