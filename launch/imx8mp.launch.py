@@ -42,7 +42,7 @@ DEFAULT_CACHE_FILE = '{cache}/vx_cache/{model}.nb'
 def _user_path(text: str) -> str:
     """Return a path given on the command line, absolute, its folder created."""
     path = os.path.expanduser(text)
-    if '{' in path:  # {cache} or {model}: the node expands it (and creates the folder)
+    if '{' in path:  # {cache}, {model}: the node expands them (and creates a {cache} folder)
         return path
     path = os.path.abspath(path)
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -39,7 +39,7 @@ BOARD = 'imx93'
 def _user_folder(text: str) -> str:
     """Return a folder given on the command line, absolute, created, ending with /."""
     path = os.path.expanduser(text)
-    if '{' not in path:  # {cache} or {model}: the node expands it (and creates the folder)
+    if '{' not in path:  # {cache}, {model}: the node expands them (and creates a {cache} folder)
         path = os.path.abspath(path)
         os.makedirs(path, exist_ok=True)
     return path.rstrip('/') + '/'
