@@ -16,9 +16,11 @@
 Static checks of the launch files and board configurations (no launch install needed).
 
 Every key in config/*.yaml must be a parameter the node declares, with the declared type;
-board files hold only differences from common.yaml; every board has a launch file that
-includes the core with its board name; the core declares the documented arguments and
-uses lifecycle events (not the Jazzy-only autostart= of LifecycleNode).
+board files hold only differences from common.yaml and carry the board's defaults (the
+launch files pass no parameter values); every board has a launch file that includes the
+core with its board name and nothing else; the core declares the documented arguments plus
+one per node parameter, and autostarts through lifecycle events (not the Jazzy-only
+autostart= of LifecycleNode), acting on the first configure only.
 """
 
 import ast
@@ -32,8 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / 'config'
 LAUNCH = ROOT / 'launch'
 BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93')
-CORE_ARGUMENTS = {'board', 'params_file', 'namespace', 'image', 'camera_info', 'cameras',
-                  'autostart', 'log_level', 'use_rviz'}
+CORE_ARGUMENTS = {'board', 'params_file', 'namespace', 'image', 'camera_info', 'autostart',
+                  'log_level', 'use_rviz', 'rviz_config', 'dds_profile'}
+# Each board launch file's own arguments (besides board); they edit delegate_options.
+BOARD_ARGUMENTS = {'pc': set(), 'rpi': set(), 'coral': {'device'},
+                   'imx8mp': {'use_cache', 'cache_file'},
+                   'imx93': {'model', 'device_name', 'cache_dir'}}
 # Fixed by the node's issue; the node must declare at least these.
 ISSUE_PARAMETERS = {
     'model', 'labels', 'palette', 'runtime', 'delegate', 'delegate_library',
@@ -112,26 +118,84 @@ def test_accelerator_boards_name_their_delegate():
     assert _parameters(CONFIG / 'rpi.yaml')['num_threads'] == 4
 
 
+def test_board_files_carry_the_board_defaults():
+    # Formerly set by the launch files, which overrode the user's params_file.
+    assert _parameters(CONFIG / 'pc.yaml')['num_threads'] == 0
+    assert _parameters(CONFIG / 'coral.yaml')['delegate_options'] == ['device=usb']
+    assert _parameters(CONFIG / 'imx8mp.yaml')['delegate_options'] == [
+        'allowed_cache_mode=true', 'cache_file_path={cache}/vx_cache/{model}.nb']
+    assert _parameters(CONFIG / 'imx93.yaml')['delegate_options'] == [
+        'device_name=/dev/ethosu0', 'cache_file_path={cache}/ethosu_cache/{model}/']
+    assert 'model' not in _parameters(CONFIG / 'imx93.yaml')  # common.yaml's
+
+
+def _module_constants(path: Path) -> Dict[str, object]:
+    """Return the module-level string constants of a file."""
+    tree = ast.parse(path.read_text(encoding='utf-8'))
+    return {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)
+            and isinstance(node.value, ast.Constant)}
+
+
+def _declared_defaults(path: Path) -> Dict[str, object]:
+    """Return the arguments declared in a launch file with their default (ast node)."""
+    tree = ast.parse(path.read_text(encoding='utf-8'))
+    declared = {}
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and getattr(node.func, 'id', None) ==
+                'DeclareLaunchArgument' and node.args and isinstance(node.args[0], ast.Constant)):
+            default = next(k.value for k in node.keywords if k.arg == 'default_value')
+            declared[node.args[0].value] = default
+    return declared
+
+
 @pytest.mark.parametrize('board', BOARDS)
-def test_board_launch_includes_the_core_with_its_board(board):
+def test_board_launch_includes_the_core_with_its_board_only(board):
     path = LAUNCH / f'{board}.launch.py'
     text = path.read_text(encoding='utf-8')
     assert 'IncludeLaunchDescription' in text and "'deeplab.launch.py'" in text
+    assert _module_constants(path)['BOARD'] == board
     tree = ast.parse(text)
-    boards = [
-        value.value for node in ast.walk(tree) if isinstance(node, ast.Dict)
-        for key, value in zip(node.keys, node.values)
-        if isinstance(key, ast.Constant) and key.value == 'board'
-        and isinstance(value, ast.Constant)]
-    assert boards == [board], f'{path.name} passes board {boards}'
+    includes = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                and getattr(node.func, 'id', None) == 'IncludeLaunchDescription']
+    assert len(includes) == 1
+    arguments = [node for node in ast.walk(includes[0]) if isinstance(node, ast.Dict)]
+    keys = [key.value for node in arguments for key in node.keys]
+    values = [value.id for node in arguments for value in node.values]
+    # No parameter values: they would override the user's params_file.
+    assert keys == ['board'] and values == ['BOARD'], f'{path.name} passes {keys}'
 
 
-def test_core_declares_the_documented_arguments():
+@pytest.mark.parametrize('board', BOARDS)
+def test_board_arguments_default_to_the_configuration(board):
+    declared = _declared_defaults(LAUNCH / f'{board}.launch.py')
+    assert set(declared) == {'board'} | BOARD_ARGUMENTS[board]
+    assert isinstance(declared.pop('board'), ast.Name)  # BOARD
+    for name, default in declared.items():
+        assert isinstance(default, ast.Constant) and default.value == '', (
+            f'{board}.launch.py: {name} must default to empty (= from the configuration)')
+
+
+@pytest.mark.parametrize('board', BOARDS)
+def test_board_launch_refuses_another_board_and_scopes_itself(board):
+    text = (LAUNCH / f'{board}.launch.py').read_text(encoding='utf-8')
+    assert 'board_mismatch(BOARD' in text and 'raise RuntimeError(reason)' in text
+    assert text.index('PushLaunchConfigurations()') < text.index('IncludeLaunchDescription(')
+    assert text.index('IncludeLaunchDescription(') < text.index('PopLaunchConfigurations()')
+
+
+def test_core_declares_the_documented_arguments_and_one_per_parameter():
+    from deeplab_ros.parameters import SPECS
+
+    text = (LAUNCH / 'deeplab.launch.py').read_text(encoding='utf-8')
     declared = _call_strings(LAUNCH / 'deeplab.launch.py', 'DeclareLaunchArgument')
     assert CORE_ARGUMENTS <= declared, sorted(CORE_ARGUMENTS - declared)
+    assert not declared & set(SPECS), 'parameters are declared from SPECS, not by hand'
+    assert '[_parameter_argument(name) for name in SPECS]' in text
+    assert 'argument_overrides(' in text
 
 
-def test_core_autostarts_through_lifecycle_events():
+def test_core_autostarts_through_lifecycle_events_on_the_first_configure_only():
     text = (LAUNCH / 'deeplab.launch.py').read_text(encoding='utf-8')
     tree = ast.parse(text)
     for node in ast.walk(tree):
@@ -139,8 +203,17 @@ def test_core_autostarts_through_lifecycle_events():
             keywords = {k.arg for k in node.keywords}
             assert 'autostart' not in keywords, 'LifecycleNode(autostart=) is Jazzy-only'
             assert {'name', 'namespace'} <= keywords, 'Humble needs name and namespace'
-    for needed in ('OnStateTransition', 'TRANSITION_CONFIGURE', 'TRANSITION_ACTIVATE',
-                   "start_state='configuring'", "goal_state='inactive'"):
+    handlers = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                and getattr(node.func, 'id', None) == 'OnStateTransition']
+    assert len(handlers) == 1
+    keywords = {k.arg: k.value for k in handlers[0].keywords}
+    # Any outcome of the first configure disarms it: a goal_state filter would stay armed
+    # after a failure and activate after the user's own configure.
+    assert 'goal_state' not in keywords
+    assert keywords['start_state'].value == 'configuring'
+    assert keywords['handle_once'].value is True
+    for needed in ('TRANSITION_CONFIGURE', 'TRANSITION_ACTIVATE', 'context.locals.event',
+                   "event.goal_state == 'inactive'"):
         assert needed in text, needed
 
 
@@ -151,13 +224,10 @@ def test_launch_applies_the_shipped_fastdds_profile():
     assert (CONFIG / 'fastdds_large_data.xml').is_file()
 
 
-def test_npu_launch_files_use_the_delegates_cache_options():
-    imx8mp = (LAUNCH / 'imx8mp.launch.py').read_text(encoding='utf-8')
-    assert 'allowed_cache_mode=true' in imx8mp and 'cache_file_path=' in imx8mp
-    imx93 = (LAUNCH / 'imx93.launch.py').read_text(encoding='utf-8')
-    assert 'device_name=' in imx93 and 'cache_file_path=' in imx93
-    coral = (LAUNCH / 'coral.launch.py').read_text(encoding='utf-8')
-    assert "'device='" in coral
+def test_imx8mp_default_cache_file_is_the_configured_one():
+    default = _module_constants(LAUNCH / 'imx8mp.launch.py')['DEFAULT_CACHE_FILE']
+    options = _parameters(CONFIG / 'imx8mp.yaml')['delegate_options']
+    assert f'cache_file_path={default}' in options
 
 
 def test_rviz_view_shows_image_colour_and_overlay():
@@ -171,20 +241,6 @@ def test_rviz_view_shows_image_colour_and_overlay():
 def test_setup_installs_launch_and_config_files():
     text = (ROOT / 'setup.py').read_text(encoding='utf-8')
     assert "glob('launch/*.launch.py')" in text and "glob('config/*')" in text
-
-
-def test_core_list_arguments_parse_yaml_and_comma_forms():
-    pytest.importorskip('launch')
-    pytest.importorskip('launch_ros')
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location('deeplab_core_launch',
-                                                  LAUNCH / 'deeplab.launch.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module._string_list('[front, rear]') == ['front', 'rear']
-    assert module._string_list(' front , rear,') == ['front', 'rear']
-    assert module._string_list('') == []
 
 
 @pytest.mark.parametrize('board', BOARDS)
@@ -202,3 +258,10 @@ def test_board_launch_descriptions_build(board):
     source = PythonLaunchDescriptionSource(str(LAUNCH / f'{board}.launch.py'))
     description = source.try_get_launch_description_without_context()
     assert isinstance(description, LaunchDescription) and description.entities
+    # What `ros2 launch deeplab_ros <board>.launch.py --show-args` lists: every parameter,
+    # the core's arguments, this board's own and no other board's.
+    from deeplab_ros.parameters import SPECS
+    shown = {argument.name for argument in description.get_launch_arguments()}
+    assert set(SPECS) | CORE_ARGUMENTS | BOARD_ARGUMENTS[board] <= shown
+    others = set().union(*BOARD_ARGUMENTS.values()) - BOARD_ARGUMENTS[board] - set(SPECS)
+    assert not shown & others, sorted(shown & others)

@@ -16,17 +16,17 @@
 Launch test (launch_testing, as in ros2/demos): pc.launch.py brings the node to active.
 
 With a test publisher on ``image``, ``segmentation/labels`` arrives with the input's stamp
-and size; deactivate stops the outputs and activate resumes them. Skips where
-launch_testing or launch_ros is not installed (the pip venv); runs on a ROS install:
-``colcon test --packages-select deeplab_ros`` or ``launch_test test/test_launch_pc.py``.
+and size; deactivate stops the outputs and activate resumes them. Needs the pc model from
+the registry (skips without it); skips where launch_testing or launch_ros is not installed
+(the pip venv); runs on a ROS install: ``colcon test --packages-select deeplab_ros``.
 """
 
 import os
-import random
 import time
 import unittest
 
 from ament_index_python.packages import get_package_share_directory
+from launch_client import require_assets, use_private_domain
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
@@ -44,15 +44,13 @@ pytest.importorskip('launch_testing.actions')
 pytest.importorskip('launch_testing.asserts')
 
 NAMESPACE = 'launch_test'
-# An isolated domain on this machine unless the caller chose one.
-if 'ROS_DOMAIN_ID' not in os.environ:
-    os.environ['ROS_DOMAIN_ID'] = str(random.randint(150, 199))
-os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+use_private_domain()
 
 
 @pytest.mark.launch_test
 def generate_test_description():
     """Launch pc.launch.py as a user would, in a namespace, two threads."""
+    require_assets('deeplabv3_mnv2_dm05_pascal_quant')
     pc = os.path.join(get_package_share_directory('deeplab_ros'), 'launch', 'pc.launch.py')
     return launch.LaunchDescription([
         launch.actions.IncludeLaunchDescription(
