@@ -224,7 +224,8 @@ def parse_text(name: str, text: str) -> Any:
         try:
             return type(default)(float(text) if isinstance(default, float) else int(text))
         except ValueError:
-            raise ValueError(f"{name} takes a {type(default).__name__}, not '{text}'") from None
+            kind = 'an integer' if isinstance(default, int) else 'a number'
+            raise ValueError(f"{name} takes {kind}, not '{text}'") from None
     if isinstance(default, list):
         if text.startswith('['):
             try:
