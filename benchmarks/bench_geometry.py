@@ -19,9 +19,12 @@ A 1280x720 label map of a street-like scene (sky and buildings above, ground bel
 people and cars standing on it) goes through the flat-ground clouds (ground points and
 obstacle contact points) and the depth clouds (obstacles and ground from a 640x480 uint16
 depth image), each packed for PointCloud2. Prints the median of ``--repeat`` runs per step,
-after one warm-up call that builds the cached tables.
+after one warm-up call that builds the cached tables. Then, alternating in the same run, the
+pipeline of ``deeplab bench`` (preprocess, invoke, postprocess, colour mask and overlay) of
+``--model`` on cat_720p.jpg and both clouds of each geometry built into PointCloud2
+messages: their cost as a share of the pipeline.
 
-Usage, from the repository root::
+Usage, from the repository root (in the ``make test`` environment for the model)::
 
     .venv/bin/python benchmarks/bench_geometry.py [--stride 4] [--repeat 300]
 """
@@ -73,6 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--stride', type=int, default=4)
     parser.add_argument('--repeat', type=int, default=300)
+    parser.add_argument('--model', default='deeplabv3_mnv2_dm05_pascal_quant')
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=100, help='pipeline/cloud rounds')
     args = parser.parse_args()
     k = Intrinsics(fx=900.0, fy=900.0, cx=639.5, cy=359.5, width=1280, height=720)
     labels = scene()
@@ -92,12 +98,12 @@ def main() -> None:
     }
 
     def flat_both():
-        pack_points(*model.ground_points(labels, ground)).tobytes()
-        pack_points(*model.contact_points(labels, obstacles, ground)).tobytes()
+        return (pack_points(*model.ground_points(labels, ground)),
+                pack_points(*model.contact_points(labels, obstacles, ground)))
 
     def depth_both():
-        pack_points(*depth_points(labels, obstacles, depth, 0.001, k, args.stride, 10.0))
-        pack_points(*depth_points(labels, ground, depth, 0.001, k, args.stride, 10.0))
+        return (pack_points(*depth_points(labels, obstacles, depth, 0.001, k, args.stride, 10.0)),
+                pack_points(*depth_points(labels, ground, depth, 0.001, k, args.stride, 10.0)))
 
     print('1280x720 labels, stride %d, %d repetitions, median ms' % (args.stride, args.repeat))
     for name, fn in steps.items():
@@ -113,6 +119,43 @@ def main() -> None:
     GroundModel(k, 0.8, 0.15, 0.0, args.stride, 10.0).contact_points(labels, obstacles, ground)
     print('  %-24s %7.3f ms (once per parameter change)' % (
         'GroundModel tables', 1000.0 * (time.perf_counter() - start)))
+    share_of_pipeline(args, {'flat ground': (flat_both, labels), 'depth': (depth_both, labels)})
+
+
+def share_of_pipeline(args, clouds) -> None:
+    """Time the segmentation pipeline and the clouds alternately; print the clouds' share."""
+    import cv2
+    from deeplab_ros import messages, registry
+    from deeplab_ros.pipeline import Segmenter
+
+    segmenter = Segmenter.open(args.model, num_threads=args.threads)
+    rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)
+    head = messages.header(0, 0, 'camera')
+
+    def pipeline():
+        result = segmenter.segment(rgb)
+        color = segmenter.colorize(result.labels)
+        segmenter.overlay(rgb, color, 0.5, result.labels)
+
+    def as_messages(make):
+        return lambda: [messages.point_cloud(head, packed) for packed in make()]
+    timed = {'pipeline': pipeline}
+    timed.update({name: as_messages(make) for name, (make, _) in clouds.items()})
+    samples = {name: [] for name in timed}
+    for fn in timed.values():
+        fn()
+    for _ in range(args.rounds):
+        for name, fn in timed.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    medians = {name: 1000.0 * float(np.median(v)) for name, v in samples.items()}
+    print('%s, %d threads, 1280x720, %d alternating rounds, median ms' % (
+        args.model, args.threads, args.rounds))
+    print('  %-24s %7.2f ms' % ('pipeline', medians['pipeline']))
+    for name in clouds:
+        print('  %-24s %7.2f ms = %4.1f%% of the pipeline' % (
+            name + ' clouds + msgs', medians[name], 100 * medians[name] / medians['pipeline']))
 
 
 if __name__ == '__main__':

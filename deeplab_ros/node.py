@@ -25,6 +25,7 @@ parameter services and publishes diagnostics while inference runs.
 """
 
 from collections import deque
+import os
 import signal
 import sys
 import threading
@@ -66,7 +67,8 @@ FRAME_QUEUE = 5
 DEPTH_QUEUE = 5
 _LOG_THROTTLE_S = 5.0
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often the worker re-reads who subscribes to what
-_IDLE_WAIT_S = 0.1  # longest wait; also how often an idle camera's count is brought up to date
+_IDLE_WAIT_S = 0.1  # how often an idle camera is checked for subscribers and counted
+_LONGEST_WAIT_S = 1.0  # the worker's wait otherwise (frames and the wake guard end it)
 
 
 class _WorkerOwned(CallbackGroup):
@@ -128,13 +130,11 @@ def _sequence(info: Dict[str, Any]) -> Optional[int]:
 class SegmentationNode(LifecycleNode):
     """Lifecycle node segmenting one or more cameras with one DeepLab model."""
 
-    def __init__(self, node_name: str = 'deeplab', memory: Optional[FrameMemory] = None,
-                 **kwargs) -> None:
+    def __init__(self, node_name: str = 'deeplab', **kwargs) -> None:
         """
         Declare the parameters; nothing is loaded until configure.
 
         :param node_name: Node name (``--ros-args -r __node:=...`` overrides it).
-        :param memory: The process's frame memory (made before rclpy starts its threads).
         :param kwargs: Passed to :class:`rclpy.lifecycle.LifecycleNode`.
         """
         super().__init__(node_name, **kwargs)
@@ -149,7 +149,7 @@ class SegmentationNode(LifecycleNode):
         self._ground_models: Dict[Any, geometry.GroundModel] = {}
         self._diag_pub = None
         self._diag_timer = None
-        self._memory = memory or FrameMemory()
+        self._memory = FrameMemory()
         self._worker_group = _WorkerOwned()
         self._wake = None
         self._worker: Optional[threading.Thread] = None
@@ -432,6 +432,7 @@ class SegmentationNode(LifecycleNode):
         if self._segmenter is not None:
             self._segmenter.close()
             self._segmenter = None
+            self._memory.trim()
         self._live = None
         self._ground_models.clear()
         if self.has_parameter(parameters.CLASS_NAMES):
@@ -454,11 +455,12 @@ class SegmentationNode(LifecycleNode):
         wait_set = _rclpy.WaitSet(len(cameras), 1, 0, 0, 0, 0, self.context.handle)
         while not self._stopping:
             live, now = self._live, time.monotonic()
-            timeout, candidates = _IDLE_WAIT_S, []
+            timeout, candidates = _LONGEST_WAIT_S, []
             for index, camera in enumerate(cameras):
                 if not camera.wanted(now, live, self):
                     camera.schedule.note_idle()
                     self._count_idle(camera, now)
+                    timeout = _IDLE_WAIT_S
                     continue
                 due = camera.schedule.due(now, live.max_rate)
                 if due > now:
@@ -756,6 +758,29 @@ def usage() -> str:
     return '\n'.join(lines)
 
 
+def _stop_on_signals(node: SegmentationNode) -> threading.Event:
+    """
+    Return an event set by SIGINT or SIGTERM, which also wakes the executor.
+
+    rclpy's own handlers would shut the context down at once, under the worker's feet; here
+    the node stops its worker first. A signal's wakeup byte wakes a thread that triggers a
+    guard condition, so the executor returns and the main thread runs the handler.
+    """
+    stop = threading.Event()
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    signal.set_wakeup_fd(write_end)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    wake = node.create_guard_condition(lambda: None)
+
+    def relay() -> None:
+        while os.read(read_end, 64):
+            wake.trigger()
+    threading.Thread(target=relay, name='deeplab_signals', daemon=True).start()
+    return stop
+
+
 def main(args: Optional[Sequence[str]] = None) -> int:
     """Run ``segmentation_node`` until SIGINT or SIGTERM; exit 0 after a clean stop."""
     argv = list(sys.argv[1:] if args is None else args)
@@ -763,18 +788,15 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     if {'-h', '--help'} & set(own):
         print(usage())
         return 0
-    memory = FrameMemory()  # before rclpy starts the middleware's threads
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    node = SegmentationNode(memory=memory)
+    node = SegmentationNode()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
+    stop = _stop_on_signals(node)
     try:
         while not stop.is_set() and rclpy.ok():
             try:
-                executor.spin_once(timeout_sec=0.1)
+                executor.spin_once()
             except _rclpy.RCLError as error:  # e.g. a transition id invalid in this state
                 node.get_logger().warning(f'ignored a request rcl refused: {error}')
     except ExternalShutdownException:

@@ -122,3 +122,12 @@ def test_navigation_examples_are_valid_for_their_models(path):
         assert check(name, value, class_ids=labels.class_ids) is None, name
     assert check_together(merged) is None
     assert values['geometry'] != 'none' and values['obstacle_classes']
+
+
+def test_the_readme_lists_every_parameter():
+    text = (ROOT / 'README.md').read_text()
+    section = text[text.index('## Parameters'):text.index('## Lifecycle')]
+    for name, spec in SPECS.items():
+        assert f'- `{name}` (' in section, name
+        assert ('*configure*' in section.split(f'- `{name}` (')[1].split('\n- ')[0]) == (
+            spec.applies == CONFIGURE), name
