@@ -43,7 +43,8 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAME = 'deeplab_soak'
-COUNTERS = ('received', 'processed', 'dropped', 'throttled', 'idle', 'rejected', 'failed')
+COUNTERS = ('received', 'processed', 'dropped', 'lost', 'throttled', 'idle', 'rejected',
+            'failed')
 
 
 def _proc(pid: int) -> dict:

@@ -27,7 +27,9 @@ print on stderr becomes part of that reason instead.
 
 from contextlib import contextmanager
 import os
+import re
 import struct
+import tempfile
 import threading
 from typing import Dict, Iterator, List, Tuple
 
@@ -224,44 +226,55 @@ def inspect_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIX
 
 
 _STDERR_LOCK = threading.Lock()
+_STDERR_CAPTURE: List[int] = []  # one in-memory file, reused
+_CAPTURE_LIMIT = 1 << 16  # bytes of decoder output read back, at most
+# How libpng and libjpeg word what they print (libjpeg's messages have no common prefix).
+_DECODER_LINE = re.compile(
+    r'^(libpng |Corrupt JPEG|Premature end of JPEG|Invalid JPEG|Not a JPEG|Bogus |'
+    r'Unsupported (JPEG|marker)|Huffman table|Quantization table|Invalid SOS|'
+    r'Inconsistent progression|Warning: unknown JFIF|JPEG datastream)')
+
+
+def _capture_file() -> int:
+    """Return the in-memory file decoder output goes to (created once)."""
+    if not _STDERR_CAPTURE:
+        make = getattr(os, 'memfd_create', None)
+        _STDERR_CAPTURE.append(make('deeplab_decoder') if make else os.dup(
+            tempfile.TemporaryFile().fileno()))
+    return _STDERR_CAPTURE[0]
 
 
 @contextmanager
 def _decoder_messages() -> Iterator[List[str]]:
     """
-    Collect what C libraries write to stderr (fd 2) meanwhile, instead of printing it.
+    Collect what libpng and libjpeg write to stderr (fd 2) meanwhile, instead of printing it.
 
-    libpng and libjpeg print warnings straight to fd 2, where they would look like errors of
-    the process. Lines other threads write meanwhile that look like ROS log lines are
-    written back to stderr.
+    Those libraries print warnings straight to fd 2, where they would look like errors of the
+    process. fd 2 points at an in-memory file for the call (a file, so that writing never
+    blocks however much is written); lines other threads write meanwhile are written back.
     """
     messages: List[str] = []
     with _STDERR_LOCK:
-        read_end, write_end = os.pipe()
+        capture = _capture_file()
+        os.ftruncate(capture, 0)
+        os.lseek(capture, 0, os.SEEK_SET)
         saved = os.dup(2)
-        os.set_blocking(read_end, False)
-        os.dup2(write_end, 2)
-        os.close(write_end)
+        os.dup2(capture, 2)
         try:
             yield messages
         finally:
             os.dup2(saved, 2)
             os.close(saved)
-            chunks = []
-            while True:
-                try:
-                    chunk = os.read(read_end, 65536)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            os.close(read_end)
-            for line in b''.join(chunks).decode('utf-8', 'replace').splitlines():
-                if line.startswith('['):
-                    os.write(2, (line + '\n').encode())
-                elif line.strip():
+            os.lseek(capture, 0, os.SEEK_SET)
+            text = os.read(capture, _CAPTURE_LIMIT).decode('utf-8', 'replace')
+            others = []
+            for line in text.splitlines():
+                if _DECODER_LINE.match(line.strip()):
                     messages.append(line.strip())
+                elif line:
+                    others.append(line)
+            if others:
+                os.write(2, ('\n'.join(others) + '\n').encode())
 
 
 def decode_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXELS
@@ -283,7 +296,8 @@ def decode_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXE
             image = cv2.imdecode(buffer, _IMREAD)
         except cv2.error as error:
             image, said = None, said + [str(error).strip().splitlines()[-1]]
-    detail = f' ({"; ".join(said)})' if said else ''
+    said = list(dict.fromkeys(said))
+    detail = f' ({"; ".join(said[:3])}{"; ..." if len(said) > 3 else ""})' if said else ''
     if image is None or image.size == 0:
         raise DecodeError(f'corrupt {kind}: OpenCV cannot decode {buffer.size} bytes{detail}')
     if image.shape[:2] != (height, width):

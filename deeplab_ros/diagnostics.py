@@ -38,9 +38,10 @@ STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to
 DROP_WARN_RATIO = 0.5
 
 #: Frame counters, in the order of the diagnostic keys ``frames_<name>``. Every frame the
-#: camera published ends in exactly one of the last six: received = processed + dropped +
-#: throttled + idle + rejected + failed (frames still being processed aside).
-COUNTERS = ('received', 'processed', 'dropped', 'throttled', 'idle', 'rejected', 'failed')
+#: camera published ends in exactly one of the others: received = processed + dropped +
+#: lost + throttled + idle + rejected + failed (frames still being processed aside).
+COUNTERS = ('received', 'processed', 'dropped', 'lost', 'throttled', 'idle', 'rejected',
+            'failed')
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class FrameStats:
         self.received = 0
         self.processed = 0
         self.dropped = 0
+        self.lost = 0
         self.throttled = 0
         self.idle = 0
         self.rejected = 0
@@ -104,6 +106,11 @@ class FrameStats:
         """Count frames replaced by newer ones while the node was busy (or lost on the way)."""
         with self._lock:
             self.dropped += count
+
+    def on_lost(self, count: int = 1) -> None:
+        """Count frames the camera published that never reached the node."""
+        with self._lock:
+            self.lost += count
 
     def on_throttled(self, count: int = 1) -> None:
         """Count frames left out to keep to ``max_rate``."""
@@ -183,7 +190,7 @@ class FrameStats:
             self._period_start = now
             reject_reason = self.last_reject_reason
             failure_reason = self.last_failure_reason
-        received, processed, dropped, throttled, idle, rejected, failed = (
+        received, processed, dropped, lost, throttled, idle, rejected, failed = (
             c - b for c, b in zip(counts, base))
         fps = processed / elapsed if elapsed > 0 else 0.0
         stats = {stage: self.percentiles(stage) for stage in STAGES}
@@ -221,12 +228,16 @@ class FrameStats:
             level = max(level, WARN)
             reasons.append(
                 f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
-        offered = received - throttled - idle - rejected
+        offered = received - lost - throttled - idle - rejected
         if offered > 0 and dropped > DROP_WARN_RATIO * offered:
             level = max(level, WARN)
             reasons.append(
                 f'{100.0 * dropped / offered:.0f}% of frames dropped: the camera is faster '
                 f'than inference ({fps:.1f} fps); lower the camera rate or set max_rate')
+        if lost:
+            level = max(level, WARN)
+            reasons.append(f'{lost} frame(s) lost in transport: give the camera driver the '
+                           'large-data Fast DDS profile too (README: Large images and DDS)')
         if rejected:
             level = max(level, WARN)
             reasons.append(f'{rejected} malformed frame(s) rejected: {reject_reason}')
@@ -234,7 +245,7 @@ class FrameStats:
             level = max(level, WARN)
             reasons.extend(warnings)
         if not reasons:
-            reasons.append(f'{fps:.1f} fps' if received else 'no images received')
+            reasons.append(f'{fps:.1f} fps' if counts[0] else 'no images received')
         return Report(level, '; '.join(reasons), values)
 
 

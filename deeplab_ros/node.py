@@ -101,6 +101,7 @@ class _Camera:
         self.depths: Deque[Frame] = deque(maxlen=DEPTH_QUEUE)  # data views their bytes
         self.notes: Dict[str, str] = {}  # warnings for the diagnostics, by topic
         self.counted_at = 0.0  # when frames of the idle camera were last counted
+        self.ground: Tuple[Any, Optional[geometry.GroundModel]] = (None, None)  # (key, model)
         self._wanted: frozenset = frozenset()
         self._wanted_key: Tuple[Any, float] = (None, -1.0)
 
@@ -146,7 +147,6 @@ class SegmentationNode(LifecycleNode):
         self._cameras: List[_Camera] = []
         self._live: Optional[Live] = None
         self._luts: Tuple[Any, Dict[str, np.ndarray]] = (None, {})
-        self._ground_models: Dict[Any, geometry.GroundModel] = {}
         self._diag_pub = None
         self._diag_timer = None
         self._memory = FrameMemory()
@@ -358,6 +358,7 @@ class SegmentationNode(LifecycleNode):
                 camera.depth_sub = self.create_subscription(
                     Image, camera.prefix + 'depth', lambda _: None, depths,
                     callback_group=group, raw=True, qos_overriding_options=overrides)
+            camera.schedule.restart(camera.image_sub.qos_profile.depth or FRAME_QUEUE)
             if 'label_info' in camera.pubs:
                 sec, nanosec = self.get_clock().now().seconds_nanoseconds()
                 camera.pubs['label_info'].publish(messages.label_info(
@@ -434,7 +435,6 @@ class SegmentationNode(LifecycleNode):
             self._segmenter = None
             self._memory.trim()
         self._live = None
-        self._ground_models.clear()
         if self.has_parameter(parameters.CLASS_NAMES):
             # Read only for everyone else; rclpy refuses to undeclare a read-only parameter,
             # so the node lifts the flag of its own descriptor (the live object) first.
@@ -454,34 +454,47 @@ class SegmentationNode(LifecycleNode):
         robin = scheduling.RoundRobin(len(cameras))
         wait_set = _rclpy.WaitSet(len(cameras), 1, 0, 0, 0, 0, self.context.handle)
         while not self._stopping:
-            live, now = self._live, time.monotonic()
-            timeout, candidates = _LONGEST_WAIT_S, []
-            for index, camera in enumerate(cameras):
-                if not camera.wanted(now, live, self):
-                    camera.schedule.note_idle()
-                    self._count_idle(camera, now)
-                    timeout = _IDLE_WAIT_S
-                    continue
-                due = camera.schedule.due(now, live.max_rate)
-                if due > now:
-                    timeout = min(timeout, due - now)
-                else:
-                    candidates.append(index)
-            wait_set.clear_entities()
-            for index in candidates:
-                wait_set.add_subscription(cameras[index].image_sub.handle)
-            wait_set.add_guard_condition(self._wake.handle)
-            wait_set.wait(int(timeout * 1e9))
-            ready = set(wait_set.get_ready_entities('subscription'))
-            for index in robin.order(
-                    [i for i in candidates if cameras[i].image_sub.handle.pointer in ready]):
-                if self._stopping:
-                    break
-                robin.served(index)
-                size = self._serve(cameras[index], self._live)
-                if self._memory.after_frame(size):
-                    self.get_logger().debug(
-                        f'handed memory back after a large frame ({size / 1e6:.0f} MB)')
+            try:
+                self._work_once(cameras, robin, wait_set)
+            except Exception as error:  # never let the worker die; say what happened
+                if self._stopping or not self.context.ok():
+                    return
+                self.get_logger().error(
+                    f'frame handling failed: {type(error).__name__}: {error}',
+                    throttle_duration_sec=_LOG_THROTTLE_S)
+                time.sleep(_IDLE_WAIT_S)
+
+    def _work_once(self, cameras: List[_Camera], robin: scheduling.RoundRobin,
+                   wait_set) -> None:
+        """Wait for the cameras that want a frame once, then serve the ready ones in turn."""
+        live, now = self._live, time.monotonic()
+        timeout, candidates = _LONGEST_WAIT_S, []
+        for index, camera in enumerate(cameras):
+            if not camera.wanted(now, live, self):
+                camera.schedule.note_idle()
+                self._count_idle(camera, now)
+                timeout = _IDLE_WAIT_S
+                continue
+            due = camera.schedule.due(now, live.max_rate)
+            if due > now:
+                timeout = min(timeout, due - now)
+            else:
+                candidates.append(index)
+        wait_set.clear_entities()
+        for index in candidates:
+            wait_set.add_subscription(cameras[index].image_sub.handle)
+        wait_set.add_guard_condition(self._wake.handle)
+        wait_set.wait(int(timeout * 1e9))
+        ready = set(wait_set.get_ready_entities('subscription'))
+        for index in robin.order(
+                [i for i in candidates if cameras[i].image_sub.handle.pointer in ready]):
+            if self._stopping:
+                break
+            robin.served(index)
+            size = self._serve(cameras[index], self._live)
+            if self._memory.after_frame(size):
+                self.get_logger().debug(
+                    f'handed memory back after a large frame ({size / 1e6:.0f} MB)')
 
     @staticmethod
     def _count_idle(camera: _Camera, now: float) -> None:
@@ -500,7 +513,7 @@ class SegmentationNode(LifecycleNode):
         taken, frames, size = [], [], 0
         compressed = self._configured['input_transport'] == 'compressed'
         sub = camera.image_sub
-        while len(taken) < FRAME_QUEUE:
+        while len(taken) < camera.schedule.queue:
             got = sub.handle.take_message(sub.msg_type, True)
             if got is None:
                 break
@@ -516,6 +529,8 @@ class SegmentationNode(LifecycleNode):
                               len(frame.data), max_pixels)
             except DecodeError as error:
                 reason = str(error)
+            except Exception as error:  # the middleware cannot read the message either
+                reason = f'unreadable message: {type(error).__name__}: {error}'
             taken.append(scheduling.Taken(_sequence(info), reason))
             frames.append(frame)
         return taken, frames, size
@@ -671,11 +686,15 @@ class SegmentationNode(LifecycleNode):
         else:
             key = (intrinsics, live.camera_height, live.camera_pitch, live.camera_roll,
                    live.cloud_stride, live.max_range)
-            model = self._ground_models.get(key)
-            if model is None:
-                self._ground_models.clear()
-                model = self._ground_models[key] = geometry.GroundModel(
-                    intrinsics, *key[1:])
+            if camera.ground[0] != key:
+                camera.ground = (key, geometry.GroundModel(intrinsics, *key[1:]))
+            model = camera.ground[1]
+            if 'obstacles' in wanted and not live.ground_ids:
+                camera.notes['ground_classes'] = (
+                    'geometry ground_plane finds obstacles where they stand on the ground: set '
+                    'ground_classes, else segmentation/obstacles stays empty')
+            else:
+                camera.notes.pop('ground_classes', None)
             clouds = {}
             if 'ground' in wanted:
                 clouds['ground'] = model.ground_points(labels, luts['ground'])
@@ -694,7 +713,10 @@ class SegmentationNode(LifecycleNode):
             got = sub.handle.take_message(sub.msg_type, True)
             if got is None:
                 break
-            camera.depths.append(self._read(got[0], False))
+            try:
+                camera.depths.append(self._read(got[0], False))
+            except Exception as error:  # unreadable: say so, use the others
+                camera.notes['depth'] = f'unreadable depth message: {error}'
         slop_ns = live.depth_slop * 1e9
         best = min(camera.depths, key=lambda d: abs(d.stamp_ns - stamp_ns), default=None)
         topic = camera.prefix + 'depth'
@@ -776,7 +798,10 @@ def _stop_on_signals(node: SegmentationNode) -> threading.Event:
 
     def relay() -> None:
         while os.read(read_end, 64):
-            wake.trigger()
+            try:
+                wake.trigger()
+            except Exception:  # the node is already gone (a signal during teardown)
+                return
     threading.Thread(target=relay, name='deeplab_signals', daemon=True).start()
     return stop
 

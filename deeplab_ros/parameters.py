@@ -160,7 +160,7 @@ def _is_namespace(text: str) -> bool:
         t and not t[0].isdigit() and all(c.isalnum() or c == '_' for c in t) for t in tokens)
 
 
-def check(name: str, value: Any, class_names: Optional[Sequence[str]] = None,
+def check(name: str, value: Any,
           class_ids: Optional[Callable[[Sequence[str]], List[int]]] = None) -> Optional[str]:
     """
     Return why ``value`` is invalid for parameter ``name``, or None when it is fine.

@@ -48,23 +48,31 @@ class RateGate:
     The schedule is phase locked: each accepted frame moves the due time on by one period
     from the previous due time, not from the arrival, so that a camera whose frames arrive
     a little after each due time still delivers the asked rate (a 30 Hz camera at 5 Hz: 5
-    frames a second, not one every 7th frame).
+    frames a second, not one every 7th frame). A new rate applies at once, from the last
+    frame accepted.
     """
 
     def __init__(self) -> None:
         """Start open: the first frame is due at once."""
         self._due = -math.inf
+        self._last = -math.inf
+        self._rate = 0.0
 
     def due(self, rate: float) -> float:
         """Return the monotonic time from which the next frame is accepted (rate 0: always)."""
-        return -math.inf if rate <= 0 else self._due
+        if rate <= 0:
+            return -math.inf
+        if rate != self._rate:
+            self._rate, self._due = rate, self._last + 1.0 / rate
+        return self._due
 
     def accepted(self, now: float, rate: float) -> None:
         """Record a frame accepted at ``now``."""
+        self._last = now
         if rate <= 0:
             return
         period = 1.0 / rate
-        late = now - self._due
+        late = now - self.due(rate)
         self._due = now + period if not 0 <= late < period else self._due + period
 
 
@@ -76,13 +84,26 @@ class CameraSchedule:
     before waiting, and :meth:`choose` with everything it took at once, oldest first.
     """
 
-    def __init__(self, stats: FrameStats) -> None:
-        """Account into ``stats``."""
+    def __init__(self, stats: FrameStats, queue: int = 1) -> None:
+        """
+        Account into ``stats``.
+
+        :param queue: Frames the middleware keeps while the worker is busy (the
+            subscription's depth): a gap while fewer were waiting means frames were lost.
+        """
         self.stats = stats
         self.gate = RateGate()
+        self.queue = queue
         self._last_sequence: Optional[int] = None
+        self._uncertain = False  # the sequence went back: another publisher, or a restart
         self._idle = False
         self._throttled = False
+
+    def restart(self, queue: int) -> None:
+        """Start counting afresh (at activate: frames sent while unsubscribed never came)."""
+        self.queue = queue
+        self._last_sequence = None
+        self._uncertain = self._idle = self._throttled = False
 
     def note_idle(self) -> None:
         """Record that no output has subscribers: frames not taken meanwhile are idle."""
@@ -95,11 +116,13 @@ class CameraSchedule:
             self._throttled = True
         return due
 
-    def _skipped(self, count: int) -> None:
+    def _skipped(self, count: int, lost: bool = False) -> None:
         """Count frames the worker did not take or did not choose, with the reason why."""
         if count <= 0:
             return
-        if self._idle:
+        if lost:
+            self.stats.on_lost(count)
+        elif self._idle:
             self.stats.on_idle(count)
         elif self._throttled:
             self.stats.on_throttled(count)
@@ -111,7 +134,13 @@ class CameraSchedule:
         if sequence in _NO_SEQUENCE:
             return 0
         last, self._last_sequence = self._last_sequence, sequence
-        if last is None or sequence <= last:  # first frame, or the publisher restarted
+        if last is None or sequence <= last:
+            # First frame; or the numbers went back: the publisher restarted, or a second
+            # publisher shares the topic. Then the next jump forward is not a gap either.
+            self._uncertain = last is not None
+            return 0
+        if self._uncertain:
+            self._uncertain = False
             return 0
         return sequence - last - 1
 
@@ -122,22 +151,32 @@ class CameraSchedule:
             self.stats.on_received(gap + 1)
             self._skipped(gap + 1)
 
+    def _lost(self, taken: Sequence[Taken]) -> bool:
+        """
+        Return whether frames missing before these were lost rather than replaced.
+
+        The middleware replaces waiting frames only once its queue is full; when the worker
+        took fewer frames than the queue holds, frames missing before them never arrived.
+        """
+        return len(taken) < self.queue and not (self._idle or self._throttled)
+
     def choose(self, taken: Sequence[Taken], now: float, max_rate: float) -> Optional[int]:
         """
         Account for frames taken together and return the index of the one to segment.
 
         The newest well-formed frame is chosen; malformed ones are rejected (so a malformed
         frame never displaces a good one), older good ones are skipped like frames never
-        taken, with the reason that applied (idle, throttled, else dropped).
+        taken, with the reason that applied (idle, throttled, else dropped; frames missing
+        while the queue was not full were lost in transport).
 
         :param taken: The frames taken, oldest first.
         :return: Index into ``taken``, or None when every frame was malformed.
         """
-        chosen = None
+        chosen, lost = None, self._lost(taken)
         for index, frame in enumerate(taken):
             gap = self._gap(frame.sequence)
             self.stats.on_received(gap + 1)
-            self._skipped(gap)
+            self._skipped(gap, lost)
             if frame.reject_reason:
                 self.stats.on_rejected(frame.reject_reason)
                 continue

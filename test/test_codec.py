@@ -17,6 +17,7 @@
 import array
 import os
 import struct
+import threading
 import zlib
 
 import cv2
@@ -251,13 +252,16 @@ def test_decoder_complaints_become_the_reason_not_stderr_noise(capfd):
     assert capfd.readouterr().err == ''
 
 
-def test_log_lines_written_while_decoding_still_reach_stderr(capfd, cat_jpeg):
+def test_lines_other_threads_write_while_decoding_still_reach_stderr(capfd, cat_jpeg):
     import threading
     done = threading.Event()
+    lines = (b'\x1b[0m[INFO] [1.0] [other_thread]: still here\x1b[0m\n',
+             b'Traceback (most recent call last): from another thread\n')
 
     def log():
         while not done.is_set():
-            os.write(2, b'[INFO] [1.0] [other_thread]: still here\n')
+            for line in lines:
+                os.write(2, line)
             done.wait(0.0005)
     thread = threading.Thread(target=log)
     thread.start()
@@ -267,9 +271,22 @@ def test_log_lines_written_while_decoding_still_reach_stderr(capfd, cat_jpeg):
     finally:
         done.set()
         thread.join()
-    err = capfd.readouterr().err
-    assert '[INFO] [1.0] [other_thread]: still here' in err
-    assert all(line.startswith('[INFO]') for line in err.splitlines())
+    err = capfd.readouterr().err.splitlines()
+    assert set(err) == {line.decode().rstrip('\n') for line in lines}
+
+
+def test_a_png_making_libpng_print_a_lot_decodes_without_blocking(capfd):
+    png = _png16()
+    chunk = b'gAMA' + struct.pack('>I', 45455)
+    gamma = struct.pack('>I', 4) + chunk + struct.pack('>I', zlib.crc32(chunk))
+    many = png[:33] + gamma * 5000 + png[33:]  # a warning per duplicate chunk: > 64 KB
+    result = []
+    worker = threading.Thread(target=lambda: result.append(decode_compressed('png', many)))
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), 'decoding blocked on what libpng printed'
+    assert result[0].shape == (16, 16, 3)
+    assert 'libpng' not in capfd.readouterr().err
 
 
 @pytest.mark.parametrize('encoding, dtype, scale', [('16UC1', np.uint16, 0.001),

@@ -35,7 +35,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
 NAME = 'deeplab_behaviour'
 FQN = '/' + NAME
-COUNTERS = ('processed', 'dropped', 'throttled', 'idle', 'rejected', 'failed')
+COUNTERS = ('processed', 'dropped', 'lost', 'throttled', 'idle', 'rejected', 'failed')
 
 
 @pytest.fixture(scope='module')
@@ -173,6 +173,21 @@ def test_a_malformed_burst_while_a_good_frame_waits_leaves_the_good_one(setup):
     assert values['_level'] == 1  # WARN, with the reason
     assert ros.set_params(FQN, max_rate=0.0)[0].successful
     ros.node.destroy_subscription(labels.sub)
+
+
+def test_a_message_nobody_can_read_is_rejected_and_the_node_goes_on(setup):
+    ros, node, io = setup
+    raw = ros.node.create_publisher(Image, '/image', QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    values = _values(ros, io, lambda v: 'unreadable message' in v.get('last_reject_reason', ''),
+                     'rejection', every=lambda: raw.publish(b'\x00\x01\x00\x00' + b'\xff' * 12))
+    assert values['_level'] == 1
+    labels = h.Collector(ros.node, Image, '/segmentation/labels')
+    bird = h.load_rgb('bird.bmp')
+    ros.wait_for(lambda: labels.messages, what='labels after it',
+                 every=lambda: io['image'].publish(_frame(bird)))
+    ros.node.destroy_subscription(labels.sub)
+    ros.node.destroy_publisher(raw)
 
 
 def test_frames_above_max_input_pixels_are_rejected_with_the_reason(setup):

@@ -36,7 +36,7 @@ def test_a_malformed_frame_arriving_while_a_good_one_waits_leaves_the_good_one()
     schedule = CameraSchedule(FrameStats())
     chosen = schedule.choose([Taken(1, GOOD), Taken(2, BAD)], now=0.0, max_rate=0.0)
     assert chosen == 0
-    assert counts(schedule.stats) == {'received': 2, 'processed': 0, 'dropped': 0,
+    assert counts(schedule.stats) == {'received': 2, 'processed': 0, 'dropped': 0, 'lost': 0,
                                       'throttled': 0, 'idle': 0, 'rejected': 1, 'failed': 0}
     assert schedule.stats.last_reject_reason == BAD
 
@@ -131,7 +131,7 @@ def test_round_robin_serves_every_ready_camera_in_turn():
 
 def test_a_simulated_stream_keeps_every_frame_accounted_for():
     rng = random.Random(7)
-    schedule = CameraSchedule(FrameStats())
+    schedule = CameraSchedule(FrameStats(), queue=5)
     sequence, t = 0, 0.0
     for _ in range(500):
         t += 0.05
@@ -165,3 +165,43 @@ def test_frames_taken_only_to_count_them_while_idle_are_idle():
     assert balanced(schedule.stats) is False  # one processed frame is still to be counted
     schedule.stats.on_processed({})
     assert balanced(schedule.stats)
+
+
+def test_a_new_max_rate_applies_at_once():
+    gate = RateGate()
+    gate.accepted(0.0, 0.02)  # one frame every 50 s
+    assert gate.due(0.02) == pytest.approx(50.0)
+    assert gate.due(5.0) == pytest.approx(0.2)  # raised: due 0.2 s after the last frame
+    gate.accepted(0.2, 5.0)
+    assert gate.due(5.0) == pytest.approx(0.4)
+
+
+def test_frames_missing_while_the_queue_was_not_full_were_lost_in_transport():
+    schedule = CameraSchedule(FrameStats(), queue=5)
+    schedule.choose([Taken(1)], 0.0, 0.0)
+    schedule.choose([Taken(4)], 0.1, 0.0)  # one frame waiting, two missing: never arrived
+    assert schedule.stats.lost == 2 and schedule.stats.dropped == 0
+    schedule.choose([Taken(9 + i) for i in range(5)], 0.2, 0.0)  # a full queue: replaced
+    assert schedule.stats.dropped == 4 + 4 and schedule.stats.lost == 2
+    assert balanced(schedule.stats) is False
+    for _ in range(3):  # the three frames chosen
+        schedule.stats.on_processed({})
+    assert balanced(schedule.stats)
+
+
+def test_a_second_publisher_or_a_restart_does_not_inflate_the_counts():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(123)], 0.0, 0.0)
+    schedule.choose([Taken(2)], 0.1, 0.0)  # another publisher (or a restart)
+    schedule.choose([Taken(124)], 0.2, 0.0)  # the first again: this jump is no gap
+    schedule.choose([Taken(126)], 0.3, 0.0)
+    assert schedule.stats.received == 5 and schedule.stats.dropped == 1
+
+
+def test_restart_forgets_frames_published_while_unsubscribed():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(10)], 0.0, 0.0)
+    schedule.restart(queue=5)  # deactivated, then activated again
+    schedule.choose([Taken(90)], 8.0, 0.0)
+    assert schedule.stats.received == 2 and schedule.stats.dropped == 0
+    assert schedule.queue == 5
