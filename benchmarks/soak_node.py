@@ -21,7 +21,7 @@ subscribed. Phases: (1) ``--frames`` frames; (2) ``--cycles`` configure / activa
 deactivate / cleanup cycles with a few frames each; (3) ``--malformed`` malformed raw frames
 (random encodings, sizes, steps, data lengths) between good ones. Prints RSS, threads and
 file descriptors over time, failed transitions, and the node's counters, which must balance:
-received = processed + dropped + throttled + idle + rejected + failed.
+received = processed + dropped + lost + throttled + idle + rejected + failed.
 
 From the repository root, in the ``make test`` environment::
 
