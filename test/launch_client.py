@@ -25,7 +25,7 @@ import random
 import shutil
 import sys
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 from deeplab_ros import registry
 from deeplab_ros.errors import AssetUnavailableError
@@ -50,6 +50,18 @@ def use_private_domain() -> str:
         os.environ['ROS_DOMAIN_ID'] = str(random.randint(150, 199))
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     return os.environ['ROS_DOMAIN_ID']
+
+
+def require_launch_testing() -> Tuple[Any, Any]:
+    """
+    Return ``launch`` and ``launch_testing`` with the submodules the launch tests use, or skip.
+
+    They come with a ROS 2 install, not from PyPI: in the pip route the launch tests skip here.
+    """
+    for name in ('launch.actions', 'launch.launch_description_sources', 'launch_ros',
+                 'launch_testing.actions', 'launch_testing.asserts'):
+        pytest.importorskip(name)
+    return pytest.importorskip('launch'), pytest.importorskip('launch_testing')
 
 
 def require_assets(*names: str) -> None:

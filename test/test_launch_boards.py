@@ -32,16 +32,10 @@ import unittest
 
 from ament_index_python.packages import get_package_share_directory
 from deeplab_ros.parameters import SPECS
-from launch_client import LaunchClient, ros2_command, use_private_domain
+from launch_client import LaunchClient, require_launch_testing, ros2_command, use_private_domain
 import pytest
 
-launch = pytest.importorskip('launch')
-pytest.importorskip('launch.actions')
-pytest.importorskip('launch.launch_description_sources')
-pytest.importorskip('launch_ros')
-launch_testing = pytest.importorskip('launch_testing')
-pytest.importorskip('launch_testing.actions')
-pytest.importorskip('launch_testing.asserts')
+launch, launch_testing = require_launch_testing()
 
 use_private_domain()
 TMP = tempfile.mkdtemp(prefix='deeplab_ros_test_launch_boards_')

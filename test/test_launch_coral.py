@@ -29,18 +29,12 @@ import unittest
 
 from ament_index_python.packages import get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from launch_client import LaunchClient, require_assets, use_private_domain
+from launch_client import LaunchClient, require_assets, require_launch_testing, use_private_domain
 from lifecycle_msgs.msg import Transition, TransitionEvent
 import pytest
 import rclpy
 
-launch = pytest.importorskip('launch')
-pytest.importorskip('launch.actions')
-pytest.importorskip('launch.launch_description_sources')
-pytest.importorskip('launch_ros')
-launch_testing = pytest.importorskip('launch_testing')
-pytest.importorskip('launch_testing.actions')
-pytest.importorskip('launch_testing.asserts')
+launch, launch_testing = require_launch_testing()
 
 use_private_domain()
 FALLBACK = '/coral_fallback/deeplab'

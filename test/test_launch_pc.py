@@ -26,7 +26,7 @@ import time
 import unittest
 
 from ament_index_python.packages import get_package_share_directory
-from launch_client import require_assets, use_private_domain
+from launch_client import require_assets, require_launch_testing, use_private_domain
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
@@ -35,13 +35,7 @@ import rclpy
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
-launch = pytest.importorskip('launch')
-pytest.importorskip('launch.actions')
-pytest.importorskip('launch.launch_description_sources')
-pytest.importorskip('launch_ros')
-launch_testing = pytest.importorskip('launch_testing')
-pytest.importorskip('launch_testing.actions')
-pytest.importorskip('launch_testing.asserts')
+launch, launch_testing = require_launch_testing()
 
 NAMESPACE = 'launch_test'
 use_private_domain()
