@@ -43,8 +43,6 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAME = 'deeplab_soak'
-COUNTERS = ('received', 'processed', 'dropped', 'lost', 'throttled', 'idle', 'rejected',
-            'failed')
 
 
 def _proc(pid: int) -> dict:
@@ -74,6 +72,7 @@ def main() -> None:
     from sensor_msgs.msg import Image
 
     from deeplab_ros import registry
+    from deeplab_ros.diagnostics import COUNTERS
 
     registry.fetch('deeplabv3_mnv2_dm05_pascal_quant')
     log = open(f'/tmp/soak_node_{os.getpid()}.log', 'w')
