@@ -227,7 +227,7 @@ def inspect_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIX
 
 _STDERR_LOCK = threading.Lock()
 _STDERR_CAPTURE: List[int] = []  # one in-memory file, reused
-_CAPTURE_LIMIT = 1 << 16  # bytes of decoder output read back, at most
+_DECODER_MESSAGES = 4  # distinct decoder messages kept for the reject reason
 # How libpng and libjpeg word what they print (libjpeg's messages have no common prefix).
 _DECODER_LINE = re.compile(
     r'^(libpng |Corrupt JPEG|Premature end of JPEG|Invalid JPEG|Not a JPEG|Bogus |'
@@ -256,7 +256,6 @@ def _decoder_messages() -> Iterator[List[str]]:
     messages: List[str] = []
     with _STDERR_LOCK:
         capture = _capture_file()
-        os.ftruncate(capture, 0)
         os.lseek(capture, 0, os.SEEK_SET)
         saved = os.dup(2)
         os.dup2(capture, 2)
@@ -266,15 +265,17 @@ def _decoder_messages() -> Iterator[List[str]]:
             os.dup2(saved, 2)
             os.close(saved)
             os.lseek(capture, 0, os.SEEK_SET)
-            text = os.read(capture, _CAPTURE_LIMIT).decode('utf-8', 'replace')
+            with os.fdopen(os.dup(capture), 'rb') as said:
+                text = said.read().decode('utf-8', 'replace')
+            os.ftruncate(capture, 0)
             others = []
             for line in text.splitlines():
-                if _DECODER_LINE.match(line.strip()):
-                    messages.append(line.strip())
-                elif line:
+                if not _DECODER_LINE.match(line.strip()):
                     others.append(line)
-            if others:
-                os.write(2, ('\n'.join(others) + '\n').encode())
+                elif line.strip() not in messages and len(messages) < _DECODER_MESSAGES:
+                    messages.append(line.strip())
+            if any(others):
+                os.write(2, ('\n'.join(filter(None, others)) + '\n').encode())
 
 
 def decode_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXELS
@@ -295,8 +296,8 @@ def decode_compressed(image_format: str, data, max_pixels: int = OPENCV_MAX_PIXE
         try:
             image = cv2.imdecode(buffer, _IMREAD)
         except cv2.error as error:
-            image, said = None, said + [str(error).strip().splitlines()[-1]]
-    said = list(dict.fromkeys(said))
+            image = None
+            said.insert(0, str(error).strip().splitlines()[-1])
     detail = f' ({"; ".join(said[:3])}{"; ..." if len(said) > 3 else ""})' if said else ''
     if image is None or image.size == 0:
         raise DecodeError(f'corrupt {kind}: OpenCV cannot decode {buffer.size} bytes{detail}')

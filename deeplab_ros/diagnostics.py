@@ -96,6 +96,7 @@ class FrameStats:
         self.last_failure_reason = ''
         self._period_start = now
         self._period_base = (0,) * len(COUNTERS)
+        self._heard: Optional[float] = None  # end of the last period with frames
 
     def on_received(self, count: int = 1) -> None:
         """Count frames the camera published to the node."""
@@ -171,7 +172,7 @@ class FrameStats:
         return float(p50), float(p95), float(samples.max())
 
     def report(self, now: float, engine: EngineSummary, latency_warn_ms: float,
-               warnings: Sequence[str] = ()) -> Report:
+               warnings: Sequence[str] = (), quiet_s: float = 0.0) -> Report:
         """
         Summarise the statistics and start a new period.
 
@@ -180,6 +181,9 @@ class FrameStats:
         :param latency_warn_ms: End-to-end (or, for unstamped frames, processing) latency
             p95 above which the level is WARN; 0 disables the check.
         :param warnings: Further reasons to WARN (e.g. a missing camera_info), in words.
+        :param quiet_s: Seconds without frames that are no silence: frames are counted when
+            the worker takes one, so ``max_rate``'s period, and the processing time (added
+            here), may pass without any.
         :return: The level, a message saying why, and the diagnostic key/values.
         """
         with self._lock:
@@ -188,6 +192,9 @@ class FrameStats:
             elapsed = now - self._period_start
             self._period_base = counts
             self._period_start = now
+            if counts[0] != base[0]:
+                self._heard = now
+            heard = self._heard
             reject_reason = self.last_reject_reason
             failure_reason = self.last_failure_reason
         received, processed, dropped, lost, throttled, idle, rejected, failed = (
@@ -245,7 +252,12 @@ class FrameStats:
             level = max(level, WARN)
             reasons.extend(warnings)
         if not reasons:
-            reasons.append(f'{fps:.1f} fps' if counts[0] else 'no images received')
+            if heard is None:
+                reasons.append('no images received')
+            elif now - heard > quiet_s + 1e-3 * (_processing_latency(stats) or (0, 0))[1]:
+                reasons.append(f'no images received for {now - heard:.0f} s')
+            else:
+                reasons.append(f'{fps:.1f} fps')
         return Report(level, '; '.join(reasons), values)
 
 

@@ -637,6 +637,9 @@ class SegmentationNode(LifecycleNode):
         if wanted & set(CLOUD_OUTPUTS):
             self._publish_clouds(camera, frame.stamp_ns, rgb.shape, labels, info, live, wanted,
                                  head)
+        else:  # what the clouds' notes said no longer applies
+            for note in ('camera_info', 'depth', 'ground_classes'):
+                camera.notes.pop(note, None)
         published = time.perf_counter()
 
         stage_ms = dict(result.timings)
@@ -708,7 +711,8 @@ class SegmentationNode(LifecycleNode):
     def _paired_depth(self, camera: _Camera, stamp_ns: int, live: Live
                       ) -> Optional[Tuple[np.ndarray, float]]:
         """Take waiting depth images and return the one closest in stamp within depth_slop."""
-        sub = camera.depth_sub
+        sub, topic = camera.depth_sub, camera.prefix + 'depth'
+        problems = []
         for _ in range(DEPTH_QUEUE):
             got = sub.handle.take_message(sub.msg_type, True)
             if got is None:
@@ -716,23 +720,23 @@ class SegmentationNode(LifecycleNode):
             try:
                 camera.depths.append(self._read(got[0], False))
             except Exception as error:  # unreadable: say so, use the others
-                camera.notes['depth'] = f'unreadable depth message: {error}'
-        slop_ns = live.depth_slop * 1e9
+                problems.append(f'unreadable depth message on {topic}: {error}')
         best = min(camera.depths, key=lambda d: abs(d.stamp_ns - stamp_ns), default=None)
-        topic = camera.prefix + 'depth'
-        if best is None or abs(best.stamp_ns - stamp_ns) > slop_ns:
-            camera.notes['depth'] = (
+        depth = None
+        if best is None or abs(best.stamp_ns - stamp_ns) > live.depth_slop * 1e9:
+            problems.append(
                 f'no depth image on {topic} within depth_slop {live.depth_slop:g} s of the '
                 'colour frame: no clouds for it')
-            return None
-        f = best
-        try:
-            depth = decode_depth(f.encoding, f.height, f.width, f.step, f.is_bigendian, f.data,
-                                 live.max_input_pixels)
-        except DecodeError as error:
-            camera.notes['depth'] = f'depth image on {topic} rejected: {error}'
-            return None
-        camera.notes.pop('depth', None)
+        else:
+            try:
+                depth = decode_depth(best.encoding, best.height, best.width, best.step,
+                                     best.is_bigendian, best.data, live.max_input_pixels)
+            except DecodeError as error:
+                problems.append(f'depth image on {topic} rejected: {error}')
+        if problems:
+            camera.notes['depth'] = '; '.join(problems[-2:])
+        else:
+            camera.notes.pop('depth', None)
         return depth
 
     # -- diagnostics -----------------------------------------------------------------------
@@ -746,8 +750,9 @@ class SegmentationNode(LifecycleNode):
         array_msg.header.stamp = self.get_clock().now().to_msg()
         now = time.monotonic()
         for camera in self._cameras:
-            report = camera.stats.report(now, engine, live.latency_warn_ms,
-                                         list(camera.notes.values()))
+            report = camera.stats.report(
+                now, engine, live.latency_warn_ms, list(camera.notes.values()),
+                quiet_s=1.0 / live.max_rate if live.max_rate > 0 else 0.0)
             namespace = camera.pubs['labels'].topic_name[:-len('/segmentation/labels')]
             array_msg.status.append(messages.diagnostic_status(
                 f'{self.get_name()}: {namespace or "/"}', engine.delegate, report))

@@ -21,16 +21,21 @@ holds a camera back, or while nobody subscribes to an output stay in the middlew
 keeps the newest few, and cost no Python work. Every frame is still accounted for: the
 publisher numbers its frames (publication sequence numbers), so a gap between two frames the
 worker took counts the frames it never took, attributed to why it did not take them.
+Several publishers on one topic number their frames independently: each frame is counted
+against the publisher whose last number is the highest below its own (exact while their
+numbers stay apart, as a restarted publisher's or a second one's do).
 """
 
 from dataclasses import dataclass
 import math
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from deeplab_ros.diagnostics import FrameStats
 
 #: The middleware's value for "no sequence number" (rmw_message_info_t), and a missing one.
 _NO_SEQUENCE = (None, 0, (1 << 64) - 1)
+#: Publishers followed per camera topic; the one heard from least recently is forgotten.
+_PUBLISHERS = 4
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,7 @@ class RateGate:
     def due(self, rate: float) -> float:
         """Return the monotonic time from which the next frame is accepted (rate 0: always)."""
         if rate <= 0:
+            self._rate = 0.0
             return -math.inf
         if rate != self._rate:
             self._rate, self._due = rate, self._last + 1.0 / rate
@@ -94,16 +100,16 @@ class CameraSchedule:
         self.stats = stats
         self.gate = RateGate()
         self.queue = queue
-        self._last_sequence: Optional[int] = None
-        self._uncertain = False  # the sequence went back: another publisher, or a restart
+        self._publishers: List[List[int]] = []  # [last sequence, batch], least recent first
+        self._batch = 0
         self._idle = False
         self._throttled = False
 
     def restart(self, queue: int) -> None:
         """Start counting afresh (at activate: frames sent while unsubscribed never came)."""
         self.queue = queue
-        self._last_sequence = None
-        self._uncertain = self._idle = self._throttled = False
+        self._publishers = []
+        self._idle = self._throttled = False
 
     def note_idle(self) -> None:
         """Record that no output has subscribers: frames not taken meanwhile are idle."""
@@ -129,36 +135,53 @@ class CameraSchedule:
         else:
             self.stats.on_dropped(count)
 
-    def _gap(self, sequence: Optional[int]) -> int:
-        """Return how many frames were published between the last taken and this one."""
+    def _gap(self, sequence: Optional[int]) -> Tuple[int, bool]:
+        """
+        Return how many frames its publisher sent since its last one taken.
+
+        Also whether that one was taken in this batch.
+        """
         if sequence in _NO_SEQUENCE:
-            return 0
-        last, self._last_sequence = self._last_sequence, sequence
-        if last is None or sequence <= last:
-            # First frame; or the numbers went back: the publisher restarted, or a second
-            # publisher shares the topic. Then the next jump forward is not a gap either.
-            self._uncertain = last is not None
-            return 0
-        if self._uncertain:
-            self._uncertain = False
-            return 0
-        return sequence - last - 1
+            return 0, False
+        earlier = [p for p in self._publishers if p[0] < sequence]
+        if not earlier:  # a publisher not heard from before, or restarted
+            publisher = [sequence, self._batch]
+            gap, in_batch = 0, False
+        else:
+            publisher = max(earlier, key=lambda p: p[0])
+            self._publishers.remove(publisher)
+            gap, in_batch = sequence - publisher[0] - 1, publisher[1] == self._batch
+            publisher[:] = sequence, self._batch
+        self._publishers = (self._publishers + [publisher])[-_PUBLISHERS:]
+        return gap, in_batch
+
+    def _account(self, taken: Sequence[Taken]) -> List[int]:
+        """
+        Count frames taken together (oldest first) and those missing before each.
+
+        The middleware keeps waiting frames in order and replaces the oldest only once its
+        queue is full: frames missing between two taken together, or before frames taken when
+        the queue was not full, never arrived (lost). Others were not taken (see
+        :meth:`_skipped`). Malformed frames are rejected.
+
+        :return: The indices of the well-formed frames.
+        """
+        self._batch += 1
+        replaced = len(taken) >= self.queue or self._idle
+        good = []
+        for index, frame in enumerate(taken):
+            gap, in_batch = self._gap(frame.sequence)
+            self.stats.on_received(gap + 1)
+            self._skipped(gap, in_batch or not replaced)
+            if frame.reject_reason:
+                self.stats.on_rejected(frame.reject_reason)
+            else:
+                good.append(index)
+        return good
 
     def discard(self, taken: Sequence[Taken]) -> None:
         """Account for frames taken only to keep the counts current (idle camera)."""
-        for frame in taken:
-            gap = self._gap(frame.sequence)
-            self.stats.on_received(gap + 1)
-            self._skipped(gap + 1)
-
-    def _lost(self, taken: Sequence[Taken]) -> bool:
-        """
-        Return whether frames missing before these were lost rather than replaced.
-
-        The middleware replaces waiting frames only once its queue is full; when the worker
-        took fewer frames than the queue holds, frames missing before them never arrived.
-        """
-        return len(taken) < self.queue and not (self._idle or self._throttled)
+        self._skipped(len(self._account(taken)))
 
     def choose(self, taken: Sequence[Taken], now: float, max_rate: float) -> Optional[int]:
         """
@@ -172,21 +195,13 @@ class CameraSchedule:
         :param taken: The frames taken, oldest first.
         :return: Index into ``taken``, or None when every frame was malformed.
         """
-        chosen, lost = None, self._lost(taken)
-        for index, frame in enumerate(taken):
-            gap = self._gap(frame.sequence)
-            self.stats.on_received(gap + 1)
-            self._skipped(gap, lost)
-            if frame.reject_reason:
-                self.stats.on_rejected(frame.reject_reason)
-                continue
-            if chosen is not None:
-                self._skipped(1)
-            chosen = index
-        if chosen is not None:
-            self.gate.accepted(now, max_rate)
-            self._idle = self._throttled = False
-        return chosen
+        good = self._account(taken)
+        if not good:
+            return None
+        self._skipped(len(good) - 1)
+        self.gate.accepted(now, max_rate)
+        self._idle = self._throttled = False
+        return good[-1]
 
 
 class RoundRobin:

@@ -44,6 +44,24 @@ def test_empty_report_is_ok_and_complete():
     assert values['delegate_fell_back'] == 'False'
 
 
+def test_a_camera_that_stops_is_reported_silent_after_max_rate_and_processing_allow():
+    stats = FrameStats(now=0.0)
+    _frame(stats, 10.0)
+    assert stats.report(1.0, ENGINE, 0.0).message == '1.0 fps'
+    assert stats.report(2.0, ENGINE, 0.0).message == 'no images received for 1 s'
+    held = FrameStats(now=0.0)  # max_rate 0.2: a frame counted every 5 s is no silence
+    _frame(held, 10.0)
+    held.report(1.0, ENGINE, 0.0, quiet_s=5.0)
+    assert held.report(6.0, ENGINE, 0.0, quiet_s=5.0).message == '0.0 fps'
+    assert held.report(7.0, ENGINE, 0.0, quiet_s=5.0).message == 'no images received for 6 s'
+    slow = FrameStats(now=0.0)  # 1.5 s per frame: frames are counted when taken
+    slow.on_received()
+    slow.on_processed({'inference': 1500.0})
+    slow.report(1.0, ENGINE, 0.0)
+    assert slow.report(2.0, ENGINE, 0.0).message == '0.0 fps'
+    assert slow.report(3.0, ENGINE, 0.0).message == 'no images received for 2 s'
+
+
 def test_counters_fps_and_percentiles():
     stats = FrameStats(now=0.0)
     for ms in range(1, 101):

@@ -198,6 +198,43 @@ def test_a_second_publisher_or_a_restart_does_not_inflate_the_counts():
     assert schedule.stats.received == 5 and schedule.stats.dropped == 1
 
 
+def test_two_publishers_taken_in_batches_are_counted_each_against_its_own_numbers():
+    schedule = CameraSchedule(FrameStats(), queue=5)
+    batches = [[1000], [10, 11], [1001], [12, 13], [1002], [16, 17], [1005]]
+    for index, batch in enumerate(batches):
+        schedule.choose([Taken(n) for n in batch], 0.1 * index, 0.0)
+    # 14, 15 and 1003, 1004 never arrived (fewer waiting than the queue holds); the older
+    # frame of each two-frame batch was not chosen.
+    c = counts(schedule.stats)
+    assert (c['received'], c['lost'], c['dropped'], c['rejected']) == (14, 4, 3, 0)
+
+
+def test_a_hole_between_frames_taken_together_is_transport_loss_even_in_a_full_queue():
+    schedule = CameraSchedule(FrameStats(), queue=3)
+    schedule.choose([Taken(1)], 0.0, 0.0)
+    schedule.choose([Taken(5), Taken(7), Taken(8)], 0.1, 0.0)
+    # 2-4 replaced while the worker was busy; 6 missing between two waiting frames: lost.
+    assert schedule.stats.dropped == 3 + 2 and schedule.stats.lost == 1
+
+
+def test_transport_loss_under_max_rate_is_lost_not_throttled():
+    schedule = CameraSchedule(FrameStats(), queue=5)
+    schedule.due(0.0, 30.0)
+    schedule.choose([Taken(1)], 0.0, 30.0)
+    assert schedule.due(0.01, 30.0) > 0.01  # the worker waits for the rate: throttled
+    schedule.choose([Taken(3)], 0.2, 30.0)  # a 10 Hz camera whose frame 2 never came
+    assert schedule.stats.lost == 1 and schedule.stats.throttled == 0
+
+
+def test_a_rate_set_to_zero_and_back_counts_from_the_last_frame_accepted():
+    gate = RateGate()
+    gate.accepted(0.0, 5.0)
+    gate.accepted(0.2, 5.0)
+    assert gate.due(0.0) == float('-inf')
+    gate.accepted(1.05, 0.0)
+    assert gate.due(5.0) == pytest.approx(1.25)
+
+
 def test_restart_forgets_frames_published_while_unsubscribed():
     schedule = CameraSchedule(FrameStats())
     schedule.choose([Taken(10)], 0.0, 0.0)
