@@ -190,6 +190,29 @@ def test_a_message_nobody_can_read_is_rejected_and_the_node_goes_on(setup):
     ros.node.destroy_publisher(raw)
 
 
+def test_two_publishers_on_one_camera_topic_are_counted_frame_for_frame(setup):
+    ros, node, io = setup
+    labels = h.Collector(ros.node, Image, '/segmentation/labels')
+    second = ros.node.create_publisher(Image, '/image', QoSProfile(
+        depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    small = np.zeros((120, 160, 3), np.uint8)
+    ros.wait_for(lambda: labels.messages and second.get_subscription_count() > 0,
+                 what='labels', every=lambda: io['image'].publish(_frame(small)))
+    before = _counts(_values(ros, io))
+    # The first publisher's numbers run well ahead of the second's, which starts at 1.
+    order = [io['image']] * 30 + [io['image'], second, second] * 20
+    for pub in order:
+        pub.publish(_frame(small))
+        time.sleep(0.05)
+    values = _values(ros, io, lambda v: int(v['frames_received']) >= before['received'] +
+                     len(order), 'every frame counted')
+    after = _counts(values)
+    assert after['lost'] == before['lost']
+    assert after['received'] - before['received'] <= len(order) + 3  # + frames in flight
+    ros.node.destroy_subscription(labels.sub)
+    ros.node.destroy_publisher(second)
+
+
 def test_frames_above_max_input_pixels_are_rejected_with_the_reason(setup):
     ros, node, io = setup
     labels = h.Collector(ros.node, Image, '/segmentation/labels')
