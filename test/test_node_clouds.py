@@ -16,6 +16,8 @@
 
 import math
 import time
+from types import SimpleNamespace
+from typing import Optional
 
 from deeplab_ros.pipeline import Segmenter
 from diagnostic_msgs.msg import DiagnosticArray
@@ -72,6 +74,16 @@ def _depth(stamp_ns: int, millimetres: int) -> Image:
     return msg
 
 
+def _camera(io, stamp_ns: int, depth_mm: Optional[int] = None) -> SimpleNamespace:
+    """Return a camera driver: camera_info (and depth) before each image, all one stamp."""
+    def publish(msg: Image) -> None:
+        io['camera_info'].publish(_info(stamp_ns))
+        if depth_mm is not None:
+            io['depth'].publish(_depth(stamp_ns, depth_mm))
+        io['image'].publish(msg)
+    return SimpleNamespace(publish=publish)
+
+
 def _points(cloud: PointCloud2) -> np.ndarray:
     assert cloud.is_dense and cloud.point_step == 16 and cloud.height == 1
     assert [f.name for f in cloud.fields] == ['x', 'y', 'z', 'label']
@@ -101,13 +113,7 @@ def test_depth_cloud_of_the_cat(setup):
     stamp = time.time_ns()
     frame = h.image_msg(h.encode(cat, 'rgb8'), 1280, 'rgb8', stamp)
 
-    class Camera:
-        @staticmethod
-        def publish(msg):
-            io['camera_info'].publish(_info(stamp))
-            io['depth'].publish(_depth(stamp, 2000))
-            io['image'].publish(msg)
-    cloud, = h.publish_until(ros, Camera, frame, [obstacles], stamp)
+    cloud, = h.publish_until(ros, _camera(io, stamp, 2000), frame, [obstacles], stamp)
     assert cloud.header.frame_id == 'camera_optical'
     points = _points(cloud)
     np.testing.assert_allclose(points['z'], 2.0)  # the depth everywhere
@@ -153,13 +159,8 @@ def test_flat_ground_clouds(setup):
     stamp = time.time_ns()
     frame = h.image_msg(h.encode(cat, 'rgb8'), 1280, 'rgb8', stamp)
 
-    class Camera:
-        @staticmethod
-        def publish(msg):
-            io['camera_info'].publish(_info(stamp))
-            io['image'].publish(msg)
     obstacles, ground = (_points(c) for c in h.publish_until(
-        ros, Camera, frame, [clouds['obstacles'], clouds['ground']], stamp))
+        ros, _camera(io, stamp), frame, [clouds['obstacles'], clouds['ground']], stamp))
     up_y, up_z = math.cos(pitch), math.sin(pitch)  # y down, z forward: y cos p + z sin p = h
     for points in (ground, obstacles):
         assert points.size > 0
