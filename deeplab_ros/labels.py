@@ -29,11 +29,13 @@ VOC_NAMES = (
     'sheep', 'sofa', 'train', 'tv monitor',
 )
 
-# Index 0 is background; 1..19 are the Cityscapes train ids 0..18 (as the slim model emits).
+# The 19 Cityscapes train ids (cityscapesScripts labels.py, trainId 0..18), which the slim
+# Cityscapes model emits directly: no background class (google-coral's golden mask of
+# cityscapes_segmentation.bmp has the road at 0, the sidewalk at 1, the cars at 13).
 CITYSCAPES_NAMES = (
-    'background', 'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light',
-    'traffic sign', 'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus',
-    'train', 'motorcycle', 'bicycle',
+    'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign',
+    'vegetation', 'terrain', 'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train',
+    'motorcycle', 'bicycle',
 )
 
 # MLPerf mobile ADE20K (mlcommons/mobile_models v0_7 deeplabv3_mnv2_ade20k_uint8.tflite): the
@@ -49,8 +51,9 @@ ADE20K_NAMES = (
     'rug', 'field', 'armchair',
 )
 
+#: The standard Cityscapes colours, by train id (cityscapesScripts labels.py).
 CITYSCAPES_COLORS = (
-    (0, 0, 0), (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
+    (128, 64, 128), (244, 35, 232), (70, 70, 70), (102, 102, 156), (190, 153, 153),
     (153, 153, 153), (250, 170, 30), (220, 220, 0), (107, 142, 35), (152, 251, 152),
     (70, 130, 180), (220, 20, 60), (255, 0, 0), (0, 0, 142), (0, 0, 70), (0, 60, 100),
     (0, 80, 100), (0, 0, 230), (119, 11, 32),
@@ -69,7 +72,7 @@ def voc_colormap(size: int = 256) -> np.ndarray:
 
 
 def cityscapes_colormap(size: int = 256) -> np.ndarray:
-    """Return the Cityscapes colours (index 0 background) extended by the VOC map to ``size``."""
+    """Return the Cityscapes colours by train id, extended by the VOC map to ``size``."""
     colormap = voc_colormap(size)
     colormap[:len(CITYSCAPES_COLORS)] = CITYSCAPES_COLORS
     return colormap

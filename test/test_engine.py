@@ -65,8 +65,6 @@ def test_golden_cityscapes(segmenters):
     segmenter = segmenters('deeplab_mobilenet_edgetpu_slim_cityscapes_quant')
     result = segmenter.segment(read_rgb('cityscapes_segmentation.bmp'))
     assert agreement(result.labels, read_ids('cityscapes_segmentation_mask.bmp')) > 0.85
-    assert segmenter.class_names[1] == 'road' and segmenter.class_names[19] == 'bicycle'
-    assert tuple(segmenter.labels.palette[1]) == (128, 64, 128)
 
 
 # Points checked by eye on the sample photos: on the animal, and clearly off it.

@@ -45,7 +45,7 @@ def test_every_manifest_model_is_registered_with_url_and_checksum():
     for asset in registry.MODELS.values():
         assert asset.filename == asset.name + '.tflite'
         assert asset.url.startswith('https://') and len(asset.sha256) == 64 and asset.size > 0
-        assert asset.classes in (20, 21, 32) and asset.boards
+        assert asset.classes in (19, 21, 32) and asset.boards
     assert registry.MODELS[NAME].variants['edgetpu'] == NAME + '_edgetpu'
 
 

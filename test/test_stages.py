@@ -133,8 +133,10 @@ def test_voc_colormap_matches_the_standard_values():
 
 def test_label_sets_and_user_files(tmp_path):
     assert resolve_labels(21, default_labels='voc').names == VOC_NAMES
-    city = resolve_labels(20, default_labels='cityscapes')
-    assert city.names == CITYSCAPES_NAMES and tuple(city.palette[12]) == (220, 20, 60)
+    city = resolve_labels(19, default_labels='cityscapes')
+    assert city.names[0] == 'road' and city.names[13] == 'car' and len(city.names) == 19
+    assert tuple(city.palette[0]) == (128, 64, 128) and tuple(city.palette[13]) == (0, 0, 142)
+    assert city.background_id is None  # no catch-all class: every class is blended
     names = tmp_path / 'names.txt'
     names.write_text('floor\n\nwall\nsky\n')
     palette = tmp_path / 'palette.txt'
