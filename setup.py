@@ -37,8 +37,8 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'segmentation_node = deeplab_ros.node:main',
-            'deeplab = deeplab_ros.cli:main',
+            'segmentation_node = deeplab_ros.node.segmentation_node:main',
+            'deeplab = deeplab_ros.tools.cli:main',
         ],
     },
 )

@@ -38,8 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from deeplab_ros.geometry import (class_lut, depth_points, GroundModel,  # noqa: E402, I100
-                                  Intrinsics, pack_points)
+from deeplab_ros.nav.geometry import (class_lut, depth_points, GroundModel,  # noqa: E402, I100
+                                      Intrinsics, pack_points)
 
 SKY, BUILDING, ROAD, SIDEWALK, PERSON, CAR = 0, 2, 7, 8, 15, 13
 
@@ -125,8 +125,9 @@ def main() -> None:
 def share_of_pipeline(args, clouds) -> None:
     """Time the segmentation pipeline and the clouds alternately; print the clouds' share."""
     import cv2
-    from deeplab_ros import messages, registry
-    from deeplab_ros.pipeline import Segmenter
+    from deeplab_ros.engine import registry
+    from deeplab_ros.node import messages
+    from deeplab_ros.engine.pipeline import Segmenter
 
     segmenter = Segmenter.open(args.model, num_threads=args.threads)
     rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)

@@ -76,8 +76,8 @@ def naive_node(model: str, threads: int, cameras: List[str]) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from deeplab_ros.codec import decode_raw
-    from deeplab_ros.pipeline import Segmenter
+    from deeplab_ros.frame.codec import decode_raw
+    from deeplab_ros.engine.pipeline import Segmenter
 
     class Naive(LifecycleNode):
         def on_configure(self, state):
@@ -140,7 +140,7 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from deeplab_ros import registry
+    from deeplab_ros.engine import registry
 
     rate, count = next((r, c) for name, r, c in PHASES if name == phase)
     cameras = [f'{c}/' for c in CAMERAS[:count]] if count > 1 else ['']
@@ -260,7 +260,7 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
 
 def raw_invoke(model: str, threads: int, runs: int = 60) -> float:
     """Return the median milliseconds of one ``invoke()`` of the model, back to back."""
-    from deeplab_ros.pipeline import Segmenter
+    from deeplab_ros.engine.pipeline import Segmenter
     seg = Segmenter.open(model, num_threads=threads)
     seg.warmup(5)
     times = []

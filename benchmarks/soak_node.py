@@ -71,8 +71,8 @@ def main() -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from deeplab_ros import registry
-    from deeplab_ros.diagnostics import COUNTERS
+    from deeplab_ros.engine import registry
+    from deeplab_ros.node.diagnostics import COUNTERS
 
     registry.fetch('deeplabv3_mnv2_dm05_pascal_quant')
     log = open(f'/tmp/soak_node_{os.getpid()}.log', 'w')

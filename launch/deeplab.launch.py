@@ -35,9 +35,9 @@ import tempfile
 from typing import List
 
 from ament_index_python.packages import get_package_share_directory
-from deeplab_ros.launch_params import (argument_overrides, file_values, node_fqn,
-                                       OPTION_EDITS, OptionEdits, overrides_file_text)
-from deeplab_ros.parameters import SPECS
+from deeplab_ros.frame.parameters import SPECS
+from deeplab_ros.node.launch_params import (argument_overrides, file_values, node_fqn,
+                                            OPTION_EDITS, OptionEdits, overrides_file_text)
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction,
                             RegisterEventHandler, SetEnvironmentVariable)

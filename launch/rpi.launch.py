@@ -22,7 +22,7 @@ config/rpi.yaml holds the board's settings; every argument of the core launch fi
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from deeplab_ros.launch_params import board_mismatch
+from deeplab_ros.node.launch_params import board_mismatch
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction,
                             PopLaunchConfigurations, PushLaunchConfigurations)

@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any, Dict, List, Sequence, Tuple
 
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
 from deeplab_ros.errors import AssetUnavailableError
 from lifecycle_msgs.srv import ChangeState, GetState
 import pytest

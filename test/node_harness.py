@@ -30,7 +30,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import cv2
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np

@@ -20,9 +20,9 @@ import subprocess
 import sys
 
 import cv2
-from deeplab_ros import registry
-from deeplab_ros.labels import voc_colormap
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.engine import registry
+from deeplab_ros.engine.labels import voc_colormap
+from deeplab_ros.engine.pipeline import Segmenter
 import numpy as np
 import pytest
 
@@ -31,7 +31,7 @@ MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
 
 def deeplab(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name('deeplab')
-    command = [str(script)] if script.exists() else [sys.executable, '-m', 'deeplab_ros.cli']
+    command = [str(script)] if script.exists() else [sys.executable, '-m', 'deeplab_ros.tools.cli']
     return subprocess.run(command + list(args), capture_output=True, text=True, timeout=timeout)
 
 

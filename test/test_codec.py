@@ -21,9 +21,9 @@ import threading
 import zlib
 
 import cv2
-from deeplab_ros import registry
-from deeplab_ros.codec import (check_raw, decode_compressed, decode_depth, decode_raw,
-                               DecodeError, inspect_compressed, RAW_ENCODINGS)
+from deeplab_ros.engine import registry
+from deeplab_ros.frame.codec import (check_raw, decode_compressed, decode_depth, decode_raw,
+                                     DecodeError, inspect_compressed, RAW_ENCODINGS)
 import numpy as np
 import pytest
 

@@ -15,8 +15,8 @@
 """Fuzzing the codec: any input decodes to the right shape or raises DecodeError with a reason."""
 
 import cv2
-from deeplab_ros.codec import (decode_compressed, decode_raw, DecodeError, inspect_compressed,
-                               RAW_ENCODINGS)
+from deeplab_ros.frame.codec import (decode_compressed, decode_raw, DecodeError,
+                                     inspect_compressed, RAW_ENCODINGS)
 import numpy as np
 import pytest
 

@@ -21,11 +21,10 @@ import subprocess
 import sys
 
 import cv2
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
 import pytest
 
 pytest.importorskip('rclpy')
-pytest.importorskip('deeplab_ros.node')
 
 
 def test_demo_writes_pngs_and_prints_the_table(tmp_path: Path):
@@ -36,7 +35,7 @@ def test_demo_writes_pngs_and_prints_the_table(tmp_path: Path):
     env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     domain = str(random.randint(150, 199))
     result = subprocess.run(
-        [sys.executable, '-m', 'deeplab_ros.demo', '--out', str(out), '--threads', '2',
+        [sys.executable, '-m', 'deeplab_ros.tools.demo', '--out', str(out), '--threads', '2',
          '--duration', '2', '--rate', '10', '--domain-id', domain, '--timeout', '40'],
         env=env, capture_output=True, text=True, timeout=90)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +62,7 @@ def test_demo_fails_clearly_on_a_missing_model(tmp_path: Path):
     registry.fetch('cat_720p.jpg')
     registry.fetch('bird.bmp')
     result = subprocess.run(
-        [sys.executable, '-m', 'deeplab_ros.demo', '--out', str(tmp_path), '--model',
+        [sys.executable, '-m', 'deeplab_ros.tools.demo', '--out', str(tmp_path), '--model',
          str(tmp_path / 'missing.tflite'), '--duration', '1',
          '--domain-id', str(random.randint(150, 199)), '--timeout', '40'],
         env=dict(os.environ, ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST'),

@@ -16,7 +16,7 @@
 
 import threading
 
-from deeplab_ros.diagnostics import EngineSummary, ERROR, FrameStats, OK, STAGES, WARN
+from deeplab_ros.node.diagnostics import EngineSummary, ERROR, FrameStats, OK, STAGES, WARN
 import pytest
 
 ENGINE = EngineSummary(model='deeplabv3_mnv2_dm05_pascal_quant', runtime='ai_edge_litert',

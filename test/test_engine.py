@@ -15,9 +15,9 @@
 """The public pipeline on real models and images: golden masks, every model family, modes."""
 
 import cv2
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
+from deeplab_ros.engine.pipeline import Segmenter
 from deeplab_ros.errors import ModelError
-from deeplab_ros.pipeline import Segmenter
 import numpy as np
 import pytest
 

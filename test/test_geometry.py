@@ -16,9 +16,9 @@
 
 import math
 
-from deeplab_ros.geometry import (class_lut, contact_points, depth_points, ground_points,
-                                  GroundModel, Intrinsics, pack_points, POINT_DTYPE,
-                                  POINT_FIELDS, POINT_STEP)
+from deeplab_ros.nav.geometry import (class_lut, contact_points, depth_points, ground_points,
+                                      GroundModel, Intrinsics, pack_points, POINT_DTYPE,
+                                      POINT_FIELDS, POINT_STEP)
 import numpy as np
 import pytest
 

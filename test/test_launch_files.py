@@ -51,7 +51,7 @@ ISSUE_PARAMETERS = {
 
 def _node_parameters() -> Dict[str, type]:
     """Return the node's parameter names and types (the pure schema, no rclpy needed)."""
-    from deeplab_ros.parameters import SPECS
+    from deeplab_ros.frame.parameters import SPECS
     return {name: type(spec.default) for name, spec in SPECS.items()}
 
 
@@ -185,7 +185,7 @@ def test_board_launch_refuses_another_board_and_scopes_itself(board):
 
 
 def test_core_declares_the_documented_arguments_and_one_per_parameter():
-    from deeplab_ros.parameters import SPECS
+    from deeplab_ros.frame.parameters import SPECS
 
     text = (LAUNCH / 'deeplab.launch.py').read_text(encoding='utf-8')
     declared = _call_strings(LAUNCH / 'deeplab.launch.py', 'DeclareLaunchArgument')
@@ -260,7 +260,7 @@ def test_board_launch_descriptions_build(board):
     assert isinstance(description, LaunchDescription) and description.entities
     # What `ros2 launch deeplab_ros <board>.launch.py --show-args` lists: every parameter,
     # the core's arguments, this board's own and no other board's.
-    from deeplab_ros.parameters import SPECS
+    from deeplab_ros.frame.parameters import SPECS
     shown = {argument.name for argument in description.get_launch_arguments()}
     assert set(SPECS) | CORE_ARGUMENTS | BOARD_ARGUMENTS[board] <= shown
     others = set().union(*BOARD_ARGUMENTS.values()) - BOARD_ARGUMENTS[board] - set(SPECS)

@@ -21,8 +21,8 @@ rclpy reads them; the override file; delegate option edits; the board check.
 
 from pathlib import Path
 
-from deeplab_ros.launch_params import (argument_overrides, board_mismatch, file_values,
-                                       node_fqn, OptionEdits, overrides_file_text)
+from deeplab_ros.node.launch_params import (argument_overrides, board_mismatch, file_values,
+                                            node_fqn, OptionEdits, overrides_file_text)
 import pytest
 import yaml
 

@@ -14,12 +14,12 @@
 
 """Output messages built from arrays, without any middleware."""
 
-from deeplab_ros.diagnostics import Report, WARN
-from deeplab_ros.geometry import pack_points
+from deeplab_ros.nav.geometry import pack_points
+from deeplab_ros.node.diagnostics import Report, WARN
 import numpy as np
 import pytest
 
-messages = pytest.importorskip('deeplab_ros.messages')
+messages = pytest.importorskip('deeplab_ros.node.messages')
 sensor_msgs = pytest.importorskip('sensor_msgs.msg')
 
 

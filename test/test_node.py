@@ -21,8 +21,8 @@ One node process goes through every lifecycle transition, driven through its ser
 
 import time
 
-from deeplab_ros.codec import decode_raw
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.engine.pipeline import Segmenter
+from deeplab_ros.frame.codec import decode_raw
 from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 import node_harness as h

@@ -20,8 +20,8 @@ import time
 import zlib
 
 import cv2
-from deeplab_ros.codec import decode_compressed
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.engine.pipeline import Segmenter
+from deeplab_ros.frame.codec import decode_compressed
 from diagnostic_msgs.msg import DiagnosticArray
 import node_harness as h
 import numpy as np

@@ -19,7 +19,7 @@ import time
 from types import SimpleNamespace
 from typing import Optional
 
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.engine.pipeline import Segmenter
 from diagnostic_msgs.msg import DiagnosticArray
 import node_harness as h
 import numpy as np

@@ -17,7 +17,7 @@
 import os
 from pathlib import Path
 
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
 from deeplab_ros.errors import AssetError
 import pytest
 

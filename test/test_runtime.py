@@ -16,11 +16,11 @@
 
 import importlib.util
 
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
+from deeplab_ros.engine.pipeline import Segmenter
+from deeplab_ros.engine.runtime import (DELEGATE_SPECS, expand_placeholders, import_runtime,
+                                        load_interpreter, parse_options)
 from deeplab_ros.errors import DelegateError, ModelError, RuntimeNotFoundError
-from deeplab_ros.pipeline import Segmenter
-from deeplab_ros.runtime import (DELEGATE_SPECS, expand_placeholders, import_runtime,
-                                 load_interpreter, parse_options)
 import pytest
 
 MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'

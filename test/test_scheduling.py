@@ -16,8 +16,8 @@
 
 import random
 
-from deeplab_ros.diagnostics import COUNTERS, FrameStats
-from deeplab_ros.scheduling import CameraSchedule, RateGate, RoundRobin, Taken
+from deeplab_ros.node.diagnostics import COUNTERS, FrameStats
+from deeplab_ros.node.scheduling import CameraSchedule, RateGate, RoundRobin, Taken
 import pytest
 
 GOOD, BAD = '', "unsupported encoding 'rgb16'"

@@ -14,14 +14,14 @@
 
 """The pure stages without a model: fit, normalisation, label maps, labels and palettes."""
 
+from deeplab_ros.engine.labels import (metadata_names, read_palette_file, resolve_labels,
+                                       voc_colormap, VOC_NAMES)
+from deeplab_ros.engine.model import TensorFacts
+from deeplab_ros.engine.postprocess import (axis_map, postprocess, score_geometry, target_size,
+                                            upsample_scores)
+from deeplab_ros.engine.preprocess import Fit, plan_fit, write_input
+from deeplab_ros.engine.render import Renderer
 from deeplab_ros.errors import AssetError
-from deeplab_ros.labels import (CITYSCAPES_NAMES, metadata_names, read_palette_file,
-                                resolve_labels, voc_colormap, VOC_NAMES)
-from deeplab_ros.model import TensorFacts
-from deeplab_ros.postprocess import (axis_map, postprocess, score_geometry, target_size,
-                                     upsample_scores)
-from deeplab_ros.preprocess import Fit, plan_fit, write_input
-from deeplab_ros.render import Renderer
 import numpy as np
 import pytest
 

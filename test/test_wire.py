@@ -16,7 +16,7 @@
 
 import struct
 
-from deeplab_ros.wire import read_compressed, read_image, WireError
+from deeplab_ros.frame.wire import read_compressed, read_image, WireError
 import pytest
 
 hypothesis = pytest.importorskip('hypothesis')

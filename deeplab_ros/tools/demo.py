@@ -84,7 +84,7 @@ def _profile_file() -> Optional[str]:
         candidates.append(Path(get_package_share_directory('deeplab_ros')) / 'config')
     except Exception:  # noqa: B902 - not installed through ament: use the source tree.
         pass
-    candidates.append(Path(__file__).resolve().parent.parent / 'config')
+    candidates.append(Path(__file__).resolve().parents[2] / 'config')
     for folder in candidates:
         path = folder / 'fastdds_large_data.xml'
         if path.is_file():
@@ -108,7 +108,7 @@ def _setup_environment(domain_id: Optional[int]) -> Dict[str, str]:
 
 def _load_images(names: List[str]) -> List[Tuple[str, np.ndarray]]:
     """Fetch the images through the registry (or read files) as RGB arrays."""
-    from deeplab_ros.registry import fetch
+    from deeplab_ros.engine.registry import fetch
 
     images = []
     for name in names:
@@ -482,7 +482,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Run ``deeplab demo`` on its own (``python -m deeplab_ros.demo``)."""
+    """Run ``deeplab demo`` on its own (``python -m deeplab_ros.tools.demo``)."""
     parser = argparse.ArgumentParser(prog='deeplab demo', description=__doc__.split('\n')[1])
     add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -17,7 +17,7 @@
 import time
 from typing import Dict, List
 
-from deeplab_ros.pipeline import Segmenter
+from deeplab_ros.engine.pipeline import Segmenter
 import numpy as np
 
 STAGES = ('invoke', 'preprocess', 'inference', 'postprocess', 'render', 'pipeline')

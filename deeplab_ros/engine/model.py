@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Tuple
 
+from deeplab_ros.engine.runtime import LoadedInterpreter
 from deeplab_ros.errors import ModelError
-from deeplab_ros.runtime import LoadedInterpreter
 import numpy as np
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import math
 from typing import List, Optional, Sequence, Tuple
 
-from deeplab_ros.diagnostics import FrameStats
+from deeplab_ros.node.diagnostics import FrameStats
 
 #: The middleware's value for "no sequence number" (rmw_message_info_t), and a missing one.
 _NO_SEQUENCE = (None, 0, (1 << 64) - 1)

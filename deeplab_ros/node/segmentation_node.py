@@ -33,14 +33,16 @@ import time
 from typing import Any, Deque, Dict, List, Optional, Sequence, Tuple
 
 import cv2
-from deeplab_ros import geometry, messages, parameters, scheduling
-from deeplab_ros.codec import (check_raw, decode_compressed, decode_depth, decode_raw,
-                               DecodeError, inspect_compressed)
-from deeplab_ros.diagnostics import EngineSummary, FrameStats
-from deeplab_ros.memory import FrameMemory
-from deeplab_ros.parameters import Live, SPECS
-from deeplab_ros.pipeline import Segmenter
-from deeplab_ros.wire import Frame, read_compressed, read_image, WireError
+from deeplab_ros.engine.pipeline import Segmenter
+from deeplab_ros.frame import parameters
+from deeplab_ros.frame.codec import (check_raw, decode_compressed, decode_depth, decode_raw,
+                                     DecodeError, inspect_compressed)
+from deeplab_ros.frame.parameters import Live, SPECS
+from deeplab_ros.frame.wire import Frame, read_compressed, read_image, WireError
+from deeplab_ros.nav import geometry
+from deeplab_ros.node import messages, scheduling
+from deeplab_ros.node.diagnostics import EngineSummary, FrameStats
+from deeplab_ros.node.memory import FrameMemory
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,

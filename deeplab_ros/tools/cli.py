@@ -26,13 +26,13 @@ import time
 from typing import Callable, Iterator, List, Optional, Sequence
 
 import cv2
-from deeplab_ros import registry
-from deeplab_ros.bench import run_bench
+from deeplab_ros.engine import registry
+from deeplab_ros.engine.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_image
+from deeplab_ros.engine.pipeline import DEFAULT_RESIZE_MODE, RESIZE_CHOICES, Segmenter
+from deeplab_ros.engine.postprocess import UPSAMPLINGS
+from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
 from deeplab_ros.errors import AssetError, DeeplabError
-from deeplab_ros.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_image
-from deeplab_ros.pipeline import DEFAULT_RESIZE_MODE, RESIZE_CHOICES, Segmenter
-from deeplab_ros.postprocess import UPSAMPLINGS
-from deeplab_ros.runtime import DELEGATES, RUNTIMES
+from deeplab_ros.tools.bench import run_bench
 import numpy as np
 
 DEFAULT_MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
                                description='Start segmentation_node, play the sample images '
                                'on a real topic, drive the lifecycle, save PNGs and print the '
                                "node's figures.")
-    from deeplab_ros import demo as demo_module
+    from deeplab_ros.tools import demo as demo_module
     demo_module.add_arguments(demo)
     demo.set_defaults(func=demo_module.run)
     return parser

@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Tuple
 
 import cv2
-from deeplab_ros.model import TensorFacts
-from deeplab_ros.preprocess import Fit
+from deeplab_ros.engine.model import TensorFacts
+from deeplab_ros.engine.preprocess import Fit
 import numpy as np
 
 OUTPUT_RESOLUTIONS = ('input', 'model')

@@ -25,8 +25,8 @@ import sys
 from typing import Sequence, Tuple
 
 from builtin_interfaces.msg import Time
-from deeplab_ros.diagnostics import Report
-from deeplab_ros.geometry import POINT_FIELDS, POINT_STEP
+from deeplab_ros.nav.geometry import POINT_FIELDS, POINT_STEP
+from deeplab_ros.node.diagnostics import Report
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField

@@ -19,15 +19,15 @@ from pathlib import Path
 import time
 from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
-from deeplab_ros import registry
+from deeplab_ros.engine import registry
+from deeplab_ros.engine.labels import LabelSet, resolve_labels
+from deeplab_ros.engine.model import Model
+from deeplab_ros.engine.postprocess import (ArgmaxPool, OUTPUT_RESOLUTIONS, postprocess,
+                                            score_geometry, target_size, UPSAMPLINGS)
+from deeplab_ros.engine.preprocess import plan_fit, RESIZE_MODES, write_input
+from deeplab_ros.engine.render import Renderer
+from deeplab_ros.engine.runtime import expand_placeholders, load_interpreter, parse_options
 from deeplab_ros.errors import AssetError
-from deeplab_ros.labels import LabelSet, resolve_labels
-from deeplab_ros.model import Model
-from deeplab_ros.postprocess import (ArgmaxPool, OUTPUT_RESOLUTIONS, postprocess,
-                                     score_geometry, target_size, UPSAMPLINGS)
-from deeplab_ros.preprocess import plan_fit, RESIZE_MODES, write_input
-from deeplab_ros.render import Renderer
-from deeplab_ros.runtime import expand_placeholders, load_interpreter, parse_options
 import numpy as np
 
 #: 'auto' fits images as the registry measured best for the model (letterbox unless it says

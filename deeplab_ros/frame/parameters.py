@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from deeplab_ros.codec import OPENCV_MAX_PIXELS
-from deeplab_ros.pipeline import RESIZE_CHOICES as RESIZE_MODES
-from deeplab_ros.postprocess import OUTPUT_RESOLUTIONS
-from deeplab_ros.runtime import DELEGATES, RUNTIMES
+from deeplab_ros.engine.pipeline import RESIZE_CHOICES as RESIZE_MODES
+from deeplab_ros.engine.postprocess import OUTPUT_RESOLUTIONS
+from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
+from deeplab_ros.frame.codec import OPENCV_MAX_PIXELS
 import yaml
 
 CONFIGURE = 'configure'

@@ -28,7 +28,7 @@ import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from deeplab_ros import parameters
+from deeplab_ros.frame import parameters
 import yaml
 
 #: Launch configuration through which a board launch file hands its delegate option edits
