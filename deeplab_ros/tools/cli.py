@@ -27,7 +27,8 @@ from typing import Callable, Iterator, List, Optional, Sequence
 
 import cv2
 from deeplab_ros.engine import registry
-from deeplab_ros.engine.evaluate import evaluate, find_pairs, IMAGE_SUFFIXES, read_image
+from deeplab_ros.engine.evaluate import (evaluate, find_pairs, IMAGE_SUFFIXES, read_class_map,
+                                         read_image)
 from deeplab_ros.engine.pipeline import DEFAULT_RESIZE_MODE, RESIZE_CHOICES, Segmenter
 from deeplab_ros.engine.postprocess import UPSAMPLINGS
 from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
@@ -243,33 +244,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Print mIoU, pixel accuracy and per-class IoU on a VOC-layout folder."""
+    """Print mIoU, pixel accuracy, per-class IoU and confusions on a VOC-layout folder."""
     pairs = find_pairs(Path(args.voc))
     if args.limit:
         pairs = pairs[:args.limit]
     segmenter = _open(args)
     names = segmenter.class_names
+    class_map = read_class_map(Path(args.class_map), names) if args.class_map else None
+    if class_map is not None and class_map.unmapped_classes(names):
+        print('deeplab: note: model classes not in %s count as misses: %s' % (
+            args.class_map, ', '.join(class_map.unmapped_classes(names))), file=sys.stderr)
     protocol = segmenter.protocol()
     start = time.perf_counter()
     scores = evaluate(pairs, lambda rgb: segmenter.segment(rgb).labels, len(names),
-                      segmenter.labels.palette, _terminal_counter('images'))
+                      segmenter.labels.palette, _terminal_counter('images'), names=names,
+                      class_map=class_map)
     rate = scores.images / max(time.perf_counter() - start, 1e-9)
     iou = scores.class_iou()
-    per_class = {names[i]: (None if np.isnan(v) else round(float(v), 4))
-                 for i, v in enumerate(iou)}
+    per_class = {scores.names[i]: (None if np.isnan(v) else round(float(v), 4))
+                 for i, v in enumerate(iou) if i not in scores.skip}
+    confusions = [dict(c, share=round(c['share'], 4)) for c in scores.confusions(args.top)]
     if args.json:
-        print(json.dumps({'model': segmenter.info.model_name, **protocol,
+        extra = {'class_map': args.class_map} if class_map is not None else {}
+        print(json.dumps({'model': segmenter.info.model_name, **protocol, **extra,
                           'images': scores.images, 'images_per_second': round(rate, 2),
                           'miou': scores.miou, 'pixel_accuracy': scores.pixel_accuracy,
-                          'class_iou': per_class}, indent=2))
+                          'class_iou': per_class, 'confusions': confusions}, indent=2))
         return 0
-    print('model %s, %d images (%.1f per second), resize mode %s, upsampling %s' % (
+    print('model %s, %d images (%.1f per second), resize mode %s, upsampling %s%s' % (
         segmenter.info.model_name, scores.images, rate, protocol['resize_mode'],
-        protocol['upsampling']))
+        protocol['upsampling'], ', class map %s' % args.class_map if class_map else ''))
     print('mIoU %.4f   pixel accuracy %.4f' % (scores.miou, scores.pixel_accuracy))
     for name, value in per_class.items():
         if value is not None:
             print('  %-20s %.4f' % (name, value))
+    if confusions:
+        print('most frequent confusions (ground truth -> predicted, share of its pixels):')
+    for confusion in confusions:
+        print('  %-32s %6.2f%%' % ('%s -> %s' % (confusion['truth'], confusion['predicted']),
+                                   100 * confusion['share']))
     return 0
 
 
@@ -317,11 +330,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser('eval', help='mIoU on a VOC-layout folder',
                                      description='Mean IoU, pixel accuracy and per-class IoU '
                                      'on JPEGImages/ + SegmentationClass/ (or images/ + '
-                                     'masks/); palette or grey masks, 255 ignored.')
+                                     'masks/); palette or grey masks, 255 ignored; '
+                                     '--class-map scores data labelled in other classes.')
     _add_engine_arguments(evaluation)
     evaluation.add_argument('--voc', required=True, metavar='DIR', help='dataset folder')
     evaluation.add_argument('--limit', type=_positive, default=None,
                             help='only the first N images')
+    evaluation.add_argument('--class-map', default='', metavar='FILE',
+                            help="YAML file mapping the model's classes onto the classes the "
+                                 'masks are labelled in (e.g. config/camvid_cityscapes.yaml)')
+    evaluation.add_argument('--top', type=_positive, default=10, metavar='N',
+                            help='confusions to list (default: %(default)s)')
     evaluation.add_argument('--json', action='store_true', help='print JSON')
     evaluation.set_defaults(func=cmd_eval)
 
