@@ -37,7 +37,7 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'segmentation_node = deeplab_ros.node.segmentation_node:main',
+            'segmentation_node = deeplab_ros.node.main:main',
             'deeplab = deeplab_ros.tools.cli:main',
         ],
     },

@@ -18,15 +18,18 @@ Benchmark the per-frame cost of the navigation clouds (a script, not a test).
 A 1280x720 label map of a street-like scene (sky and buildings above, ground below, a few
 people and cars standing on it) goes through the flat-ground clouds (ground points and
 obstacle contact points) and the depth clouds (obstacles and ground from a 640x480 uint16
-depth image), each packed for PointCloud2. Prints the median of ``--repeat`` runs per step,
-after one warm-up call that builds the cached tables. Then, alternating in the same run, the
-pipeline of ``deeplab bench`` (preprocess, invoke, postprocess, colour mask and overlay) of
-``--model`` on cat_720p.jpg and both clouds of each geometry built into PointCloud2
-messages: their cost as a share of the pipeline.
+depth image), each packed for PointCloud2. Then the organized clouds (one point per label
+pixel, for Nav2's semantic segmentation layer) of both geometries, packed, at the model's
+resolution (the same scene at 513x289: a 720p image letterboxed into the 513x513 dm05 model)
+and at the input's (1280x720). Prints the median of ``--repeat`` runs per step, after one
+warm-up call that builds the cached tables. Then, alternating in the same run (in a new
+order each round), the pipeline of ``deeplab bench`` (preprocess, invoke, postprocess,
+colour mask and overlay) of ``--model`` on cat_720p.jpg and the clouds built into
+PointCloud2 messages: their cost as a share of the pipeline.
 
 Usage, from the repository root (in the ``make test`` environment for the model)::
 
-    .venv/bin/python benchmarks/bench_geometry.py [--stride 4] [--repeat 300]
+    .venv/bin/python benchmarks/bench_geometry.py [--stride 4] [--repeat 300] [--rounds 100]
 """
 
 import argparse
@@ -38,10 +41,14 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from deeplab_ros.nav.geometry import (class_lut, depth_points, GroundModel,  # noqa: E402, I100
-                                      Intrinsics, pack_points)
+from deeplab_ros.nav.camera import Intrinsics  # noqa: E402, I100
+from deeplab_ros.nav.cloud import class_lut, pack_organized, pack_points  # noqa: E402
+from deeplab_ros.nav.depth import depth_organized, depth_points  # noqa: E402
+from deeplab_ros.nav.ground import GroundModel  # noqa: E402
 
 SKY, BUILDING, ROAD, SIDEWALK, PERSON, CAR = 0, 2, 7, 8, 15, 13
+# The label map of a 720p image at the dm05 model's scale (letterboxed into 513x513).
+MODEL_SIZE = (513, 289)
 
 
 def scene(width: int = 1280, height: int = 720) -> np.ndarray:
@@ -119,7 +126,41 @@ def main() -> None:
     GroundModel(k, 0.8, 0.15, 0.0, args.stride, 10.0).contact_points(labels, obstacles, ground)
     print('  %-24s %7.3f ms (once per parameter change)' % (
         'GroundModel tables', 1000.0 * (time.perf_counter() - start)))
-    share_of_pipeline(args, {'flat ground': (flat_both, labels), 'depth': (depth_both, labels)})
+    clouds = {'flat ground, both clouds': flat_both, 'depth, both clouds': depth_both}
+    for width, height in MODEL_SIZE, (1280, 720):
+        clouds.update(organized(k, width, height, depth, ground, args.repeat))
+    share_of_pipeline(args, clouds)
+
+
+def organized(k: Intrinsics, width: int, height: int, depth: np.ndarray, ground: np.ndarray,
+              repeat: int) -> dict:
+    """Time the organized clouds of the scene at ``width`` x ``height``; return them packed."""
+    import cv2
+
+    labels = cv2.resize(scene(), (width, height), interpolation=cv2.INTER_NEAREST)
+    k = k.scaled(width, height)
+    start = time.perf_counter()
+    model = GroundModel(k, height=0.8, pitch=0.15, roll=0.0, max_range=10.0)
+    model.organized_points(labels, ground)
+    tables = 1000.0 * (time.perf_counter() - start)
+
+    def flat():
+        return (pack_organized(model.organized_points(labels, ground)),)
+
+    def from_depth():
+        return (pack_organized(depth_organized(depth, 0.001, k, 10.0)),)
+
+    print('%dx%d labels, organized points (one per pixel, %.1f MB packed), median ms'
+          % (width, height, width * height * 16 / 1e6))
+    for name, fn, points in (
+            ('flat ground', flat, model.organized_points(labels, ground)),
+            ('depth', from_depth, depth_organized(depth, 0.001, k, 10.0))):
+        known = np.count_nonzero(~np.isnan(points[..., 0]))
+        print('  %-24s %7.3f ms  %6d known points' % (
+            name + ', packed', median_ms(fn, repeat), known))
+    print('  %-24s %7.3f ms (once per parameter change)' % ('GroundModel tables', tables))
+    size = '%dx%d' % (width, height)
+    return {'flat ground points ' + size: flat, 'depth points ' + size: from_depth}
 
 
 def share_of_pipeline(args, clouds) -> None:
@@ -141,22 +182,26 @@ def share_of_pipeline(args, clouds) -> None:
     def as_messages(make):
         return lambda: [messages.point_cloud(head, packed) for packed in make()]
     timed = {'pipeline': pipeline}
-    timed.update({name: as_messages(make) for name, (make, _) in clouds.items()})
+    timed.update({name: as_messages(make) for name, make in clouds.items()})
     samples = {name: [] for name in timed}
     for fn in timed.values():
         fn()
+    # A new order every round: no step always follows the pipeline (whose threads and
+    # cache use slow down whatever comes next).
+    rng = np.random.default_rng(0)
+    names = list(timed)
     for _ in range(args.rounds):
-        for name, fn in timed.items():
+        for index in rng.permutation(len(names)):
             start = time.perf_counter()
-            fn()
-            samples[name].append(time.perf_counter() - start)
+            timed[names[index]]()
+            samples[names[index]].append(time.perf_counter() - start)
     medians = {name: 1000.0 * float(np.median(v)) for name, v in samples.items()}
-    print('%s, %d threads, 1280x720, %d alternating rounds, median ms' % (
+    print('%s, %d threads, 1280x720, %d rounds in shuffled order, median ms' % (
         args.model, args.threads, args.rounds))
-    print('  %-24s %7.2f ms' % ('pipeline', medians['pipeline']))
+    print('  %-36s %7.2f ms' % ('pipeline', medians['pipeline']))
     for name in clouds:
-        print('  %-24s %7.2f ms = %4.1f%% of the pipeline' % (
-            name + ' clouds + msgs', medians[name], 100 * medians[name] / medians['pipeline']))
+        print('  %-36s %7.2f ms = %5.1f%% of the pipeline' % (
+            name + ' + msgs', medians[name], 100 * medians[name] / medians['pipeline']))
 
 
 if __name__ == '__main__':

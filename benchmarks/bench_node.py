@@ -48,7 +48,6 @@ from typing import Dict, List
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
 NODE = 'bench_seg'
 PHASES = (('30hz', 30.0, 1), ('60hz', 60.0, 1), ('10hz', 10.0, 1), ('2x30hz', 30.0, 2),
           ('120hz', 120.0, 1))
@@ -56,11 +55,10 @@ CAMERAS = ('left', 'right')
 
 
 def _env(domain: int) -> Dict[str, str]:
-    env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(domain)
-    env.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    from deeplab_ros.tools.lifecycle import private_domain
+
+    env = private_domain(domain)
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), env.get('PYTHONPATH')]))
-    env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
     return env
 
 
@@ -133,26 +131,19 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
            domain: int, node_params: List[str]) -> Dict[str, float]:
     """Start one implementation, run one phase, return its figures."""
     import cv2
-    import rclpy
-    from lifecycle_msgs.srv import ChangeState, GetState
-    from rcl_interfaces.srv import GetParameters
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     from deeplab_ros.engine import registry
+    from deeplab_ros.tools.lifecycle import LifecycleClient
 
     rate, count = next((r, c) for name, r, c in PHASES if name == phase)
     cameras = [f'{c}/' for c in CAMERAS[:count]] if count > 1 else ['']
     env = _env(domain)
     log = open(f'/tmp/bench_node_{impl}_{phase}_{os.getpid()}.log', 'w')
     proc = _start(impl, model, threads, cameras, env, log, node_params)
-    rclpy.init(domain_id=domain)
-    node = rclpy.create_node('bench_driver')
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    client = LifecycleClient('bench_driver', domain_id=domain)
+    node = client.node
     arrivals = {c: [] for c in cameras}
     best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
     reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -169,20 +160,10 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
                                  reliable)
         pubs[camera] = node.create_publisher(Image, f'{camera}image', best_effort)
 
-    def call(client, request, timeout=60.0):
-        assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} not there'
-        future = client.call_async(request)
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(timeout), f'{client.srv_name} did not answer'
-        return future.result()
-
     try:
-        change = node.create_client(ChangeState, f'/{NODE}/change_state')
         for transition in (1, 3):  # configure, activate
-            request = ChangeState.Request()
-            request.transition.id = transition
-            assert call(change, request).success, f'transition {transition}: see {log.name}'
+            assert client.change_state(f'/{NODE}', transition), \
+                f'transition {transition}: see {log.name}'
         deadline = time.monotonic() + 30
         while any(p.get_subscription_count() == 0 for p in pubs.values()):
             assert time.monotonic() < deadline, 'the node did not subscribe'
@@ -199,12 +180,10 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
         stop = threading.Event()
 
         def probe() -> None:
-            get_state = node.create_client(GetState, f'/{NODE}/get_state')
-            get_params = node.create_client(GetParameters, f'/{NODE}/get_parameters')
             while not stop.wait(0.25):
                 start = time.perf_counter()
-                call(get_state, GetState.Request(), 10.0)
-                call(get_params, GetParameters.Request(names=['use_sim_time']), 10.0)
+                client.state(f'/{NODE}', 10.0)
+                client.get_parameters(f'/{NODE}', ['use_sim_time'], 10.0)
                 round_trips.append((time.perf_counter() - start) * 1e3)
 
         prober = threading.Thread(target=probe, daemon=True)
@@ -252,10 +231,7 @@ def driver(impl: str, phase: str, model: str, threads: int, duration: float,
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        executor.shutdown()
-        spinner.join(timeout=5)
-        node.destroy_node()
-        rclpy.try_shutdown()
+        client.close()
 
 
 def raw_invoke(model: str, threads: int, runs: int = 60) -> float:

@@ -36,12 +36,10 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 NAME = 'deeplab_soak'
 
 
@@ -60,19 +58,15 @@ def main() -> None:
     parser.add_argument('--malformed', type=int, default=1000)
     parser.add_argument('--json', default='')
     args = parser.parse_args()
-    os.environ.setdefault('ROS_DOMAIN_ID', str(random.randint(120, 160)))
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    os.environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(ROOT / 'config' / 'fastdds_large_data.xml')
-
-    import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
-    from lifecycle_msgs.srv import ChangeState
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
     from deeplab_ros.engine import registry
     from deeplab_ros.node.diagnostics import COUNTERS
+    from deeplab_ros.tools.lifecycle import LifecycleClient, LifecycleError, private_domain
+
+    private_domain(id_range=(120, 160), apply=True)
 
     registry.fetch('deeplabv3_mnv2_dm05_pascal_quant')
     log = open(f'/tmp/soak_node_{os.getpid()}.log', 'w')
@@ -80,11 +74,8 @@ def main() -> None:
         [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={NAME}',
          '-p', 'num_threads:=2', '-p', 'mask_classes:=[cat]', '-p', 'diagnostics_period:=0.5'],
         stdout=log, stderr=subprocess.STDOUT)
-    rclpy.init()
-    node = rclpy.create_node('soak_driver')
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    client = LifecycleClient('soak_driver')
+    node = client.node
     reliable = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
     counts = {'labels': 0}
     for output in ('labels', 'color', 'overlay', 'mask', 'camera_info'):
@@ -96,18 +87,14 @@ def main() -> None:
         {kv.key: kv.value for s in m.status for kv in s.values}), 10)
     pub = node.create_publisher(Image, 'image',
                                 QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
-    change = node.create_client(ChangeState, f'/{NAME}/change_state')
     failed_transitions = []
 
     def transition(tid: int) -> None:
-        request = ChangeState.Request()
-        request.transition.id = tid
-        assert change.wait_for_service(timeout_sec=60)
-        future = change.call_async(request)
-        deadline = time.monotonic() + 60
-        while not future.done() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if not (future.done() and future.result().success):
+        try:
+            done = client.change_state(f'/{NAME}', tid, 60.0)
+        except LifecycleError:
+            done = False
+        if not done:
             failed_transitions.append(tid)
 
     rgb = np.random.default_rng(0).integers(0, 255, (720, 1280, 3), dtype=np.uint8)
@@ -163,8 +150,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             node_proc.kill()
             report['exit_code'] = 'killed'
-        executor.shutdown()
-        rclpy.try_shutdown()
+        client.close()
     text = pathlib.Path(log.name).read_text()
     report['error_lines'] = sum('[ERROR]' in line for line in text.splitlines())
     print(json.dumps(report, indent=2))

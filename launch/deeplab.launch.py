@@ -15,13 +15,16 @@
 """
 Core launch file: one ``segmentation_node`` (lifecycle) with its board configuration.
 
-The per-board launch files (``pc``, ``rpi``, ``coral``, ``imx8mp``, ``imx93``) include this
-one. Every node parameter is also a launch argument (default empty: from the
-configuration). Parameters are layered, later wins: ``config/common.yaml``,
-``config/<board>.yaml``, the user's ``params_file``, then the parameter arguments given on
-the command line, typed as the parameter (``num_threads:=4``, ``delegate_fallback:=true``,
-``cameras:=[front, rear]``). A board launch file's own arguments (``device:=``,
-``cache_dir:=``, ...) edit the ``delegate_options`` that the layers give.
+``deeplab.launch.py board:=<board>`` runs any board; each board launch file (``pc``, ``rpi``,
+``coral``, ``imx8mp``, ``imx93``) is this description with its board fixed and only that
+board's arguments. What differs between boards is data: the parameters in
+``config/<board>.yaml``, and the board's launch arguments (``deeplab_ros.launch_args.BOARDS``),
+which that file uses as ``$(var name)`` (given as ``none``: put in empty, the option left
+out by the node). Every node parameter is also a launch argument
+(default empty: from the configuration). Parameters are layered, later wins:
+``config/common.yaml``, ``config/<board>.yaml`` (with the board arguments), the user's
+``params_file``, then the parameter arguments given, typed as the parameter
+(``num_threads:=4``, ``delegate_fallback:=true``, ``cameras:=[front, rear]``).
 
 With ``autostart`` the node is configured, and activated if that first configure reaches
 ``inactive``; if it fails, the node stays unconfigured and a later configure by the user
@@ -31,27 +34,28 @@ already set ``FASTRTPS_DEFAULT_PROFILES_FILE``.
 """
 
 import os
-import tempfile
-from typing import List
+from typing import List, Optional, Tuple
 
-from ament_index_python.packages import get_package_share_directory
 from deeplab_ros.frame.parameters import SPECS
-from deeplab_ros.node.launch_params import (argument_overrides, file_values, node_fqn,
-                                            OPTION_EDITS, OptionEdits, overrides_file_text)
+from deeplab_ros.launch_args import (board_mismatch, board_values, BOARDS,
+                                     parameter_overrides)
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction,
+                            PopLaunchConfigurations, PushLaunchConfigurations,
                             RegisterEventHandler, SetEnvironmentVariable)
-from launch.event_handlers import OnShutdown
 from launch.events import matches_action
 from launch.logging import get_logger
 from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
+from launch_ros.parameter_descriptions import ParameterFile, ParameterValue
 from lifecycle_msgs.msg import Transition
 
 PACKAGE = 'deeplab_ros'
 NODE_NAME = 'deeplab'
 PROFILE_VARIABLE = 'FASTRTPS_DEFAULT_PROFILES_FILE'
+#: The package's config/ folder: next to launch/, installed (share/deeplab_ros) or not.
+CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
 FLAGS = {'true': True, 'yes': True, 'on': True, '1': True,
          'false': False, 'no': False, 'off': False, '0': False}
 
@@ -77,45 +81,31 @@ def _remappings(context: LaunchContext) -> List[tuple]:
     return remappings
 
 
-def _parameter_files(context: LaunchContext, share: str) -> List[str]:
-    """Return common.yaml, the board file and the user's params_file, checked."""
+def _parameters(context: LaunchContext, board: str) -> Tuple[list, str]:
+    """Return the layers (common.yaml, board file, params_file, arguments), and in words."""
     config = context.launch_configurations
-    board = config['board'].strip()
-    board_file = os.path.join(share, 'config', board + '.yaml')
-    if not os.path.isfile(board_file):
-        boards = sorted(
-            name[:-len('.yaml')] for name in os.listdir(os.path.join(share, 'config'))
-            if name.endswith('.yaml') and name != 'common.yaml')
-        raise RuntimeError(
-            f'board {board!r} has no configuration {board_file}; known boards: '
-            + ', '.join(boards))
-    files = [os.path.join(share, 'config', 'common.yaml'), board_file]
+    board_file = os.path.join(CONFIG, board + '.yaml')
+    layers = [os.path.join(CONFIG, 'common.yaml'), ParameterFile(board_file, allow_substs=True)]
+    words = [layers[0], board_file + ''.join(
+        f' {name}={config[name]!r}' for name in BOARDS[board])]
     params_file = os.path.expanduser(config['params_file'].strip())
     if params_file:
         if not os.path.isfile(params_file):
             raise RuntimeError(f'params_file {params_file!r} does not exist')
-        files.append(os.path.abspath(params_file))
-    return files
-
-
-def _overrides(context: LaunchContext, files: List[str], fqn: str) -> dict:
-    """Type the parameter arguments given; apply a board launch file's option edits."""
-    config = context.launch_configurations
+        layers.append(os.path.abspath(params_file))
+        words.append(layers[-1])
     try:
-        overrides = argument_overrides(config)
+        overrides = parameter_overrides(config)
     except ValueError as error:
         raise RuntimeError(f'launch argument {error}') from None
-    edits = OptionEdits.from_text(config.get(OPTION_EDITS, ''))
-    if edits:
-        options = overrides.get('delegate_options')
-        if options is None:
-            options = file_values(files, fqn).get('delegate_options', [])
-        options = edits.apply(options)
-        if not options:
-            raise RuntimeError('the board arguments leave delegate_options empty, which a ROS '
-                               '2 parameter file cannot express; give delegate_options:=')
-        overrides['delegate_options'] = options
-    return overrides
+    if overrides:
+        # Typed, so that launch_ros does not re-read '15' as a number; launch_ros keys its
+        # file by the node's full name, which rcl applies after "/**" and "/**/deeplab".
+        layers.append({name: ParameterValue(value, value_type=List[str] if isinstance(
+            value, list) else type(value)) for name, value in overrides.items()})
+        words.append('launch arguments ' + ', '.join(
+            f'{name}={value}' for name, value in overrides.items()))
+    return layers, ', '.join(words)
 
 
 def _after_first_configure(context: LaunchContext, node: LifecycleNode) -> list:
@@ -136,27 +126,16 @@ def _after_first_configure(context: LaunchContext, node: LifecycleNode) -> list:
     return []
 
 
-def _launch_setup(context: LaunchContext) -> list:
+def _launch_setup(context: LaunchContext, launch_board: Optional[str]) -> list:
     """Build the node, its lifecycle autostart handlers and RViz from the arguments."""
-    share = get_package_share_directory(PACKAGE)
     config = context.launch_configurations
+    reason = board_mismatch(launch_board, config['board']) if launch_board else None
+    if reason:
+        raise RuntimeError(reason)
+    board = config['board'].strip()
+    config.update(board_values(board, config))  # what the board file's $(var name) puts in
     namespace = config['namespace'].strip()
-    log_level = config['log_level'].strip()
-    fqn = node_fqn(namespace, NODE_NAME)
-
-    files = _parameter_files(context, share)
-    overrides = _overrides(context, files, fqn)
-    parameters = list(files)
-    actions = []
-    if overrides:
-        # A file of our own (not a dict for launch_ros, which re-types strings such as '15'),
-        # removed when the launch ends.
-        with tempfile.NamedTemporaryFile('w', prefix='deeplab_ros_launch_', suffix='.yaml',
-                                         delete=False) as stream:
-            stream.write(overrides_file_text(fqn, overrides))
-        parameters.append(stream.name)
-        actions.append(RegisterEventHandler(OnShutdown(
-            on_shutdown=lambda event, context, path=stream.name: os.remove(path))))
+    parameters, layers = _parameters(context, board)
     remappings = _remappings(context)
 
     node = LifecycleNode(
@@ -166,14 +145,12 @@ def _launch_setup(context: LaunchContext) -> list:
         namespace=namespace,
         parameters=parameters,
         remappings=remappings,
-        arguments=['--ros-args', '--log-level', log_level],
+        arguments=['--ros-args', '--log-level', config['log_level'].strip()],
         output='screen',
         emulate_tty=True,
     )
-    given = ', '.join(f'{k}={v}' for k, v in overrides.items())
-    actions += [
-        LogInfo(msg=f'deeplab_ros: board {config["board"].strip()}, parameters from '
-                + ', '.join(files) + (f', then launch arguments {given}' if given else '')),
+    actions = [
+        LogInfo(msg=f'deeplab_ros: board {board}, parameters from {layers}'),
         node,
     ]
 
@@ -230,16 +207,36 @@ def _parameter_argument(name: str) -> DeclareLaunchArgument:
                     'configuration.')
 
 
-def generate_launch_description() -> LaunchDescription:
-    """Declare the arguments (one per node parameter too) and the node."""
-    share = get_package_share_directory(PACKAGE)
+def _board_arguments(boards: List[str]) -> List[DeclareLaunchArgument]:
+    """Declare the arguments of these boards, which their parameter files use."""
+    return [DeclareLaunchArgument(
+        name, default_value=argument.default,
+        choices=list(argument.choices) if argument.choices else None,
+        description=f'Board {board} (config/{board}.yaml): {argument.description}')
+        for board in boards for name, argument in BOARDS[board].items()]
+
+
+def generate_launch_description(board: Optional[str] = None) -> LaunchDescription:
+    """
+    Declare the arguments (one per node parameter too) and the node.
+
+    :param board: The board of a board launch file (only its arguments, and ``board:=``
+        another board refused); None: the ``board`` argument chooses, every board's
+        arguments are declared.
+    """
+    if board is None:
+        board_argument = DeclareLaunchArgument(
+            'board', default_value='pc', choices=list(BOARDS),
+            description='Board configuration config/<board>.yaml (a board launch file, '
+                        '<board>.launch.py, runs the same with only its own arguments)')
+    else:
+        board_argument = DeclareLaunchArgument(
+            'board', default_value=board,
+            description=f'Always {board} here; another board has its own launch file')
     default_profile = os.environ.get(
-        PROFILE_VARIABLE, os.path.join(share, 'config', 'fastdds_large_data.xml'))
+        PROFILE_VARIABLE, os.path.join(CONFIG, 'fastdds_large_data.xml'))
     arguments = [
-        DeclareLaunchArgument(
-            'board', default_value='pc',
-            description='Board configuration config/<board>.yaml: pc, rpi, coral, imx8mp, '
-                        'imx93'),
+        board_argument,
         DeclareLaunchArgument(
             'params_file', default_value='',
             description='Your YAML parameter file, applied after the board file (keys "/**:" '
@@ -264,15 +261,19 @@ def generate_launch_description() -> LaunchDescription:
             'use_rviz', default_value='false',
             description='Start RViz with config/deeplab.rviz'),
         DeclareLaunchArgument(
-            'rviz_config', default_value=os.path.join(share, 'config', 'deeplab.rviz'),
+            'rviz_config', default_value=os.path.join(CONFIG, 'deeplab.rviz'),
             description='RViz configuration file'),
         DeclareLaunchArgument(
             'dds_profile', default_value=default_profile,
             description=f'Fast DDS XML profile exported as {PROFILE_VARIABLE} to everything '
                         'launched from here (default: the value already set, else the '
                         'package large-data profile); empty: export nothing'),
-    ] + [_parameter_argument(name) for name in SPECS]
-    return LaunchDescription(arguments + [
+    ] + _board_arguments([board] if board else list(BOARDS))
+    arguments += [_parameter_argument(name) for name in SPECS]
+    # Scoped: the arguments stay inside (Jazzy includes are not scoped), so that they do not
+    # leak into what an including launch file does next.
+    return LaunchDescription([PushLaunchConfigurations()] + arguments + [
         OpaqueFunction(function=_set_dds_profile),
-        OpaqueFunction(function=_launch_setup),
+        OpaqueFunction(function=_launch_setup, args=[board]),
+        PopLaunchConfigurations(),
     ])

@@ -15,44 +15,18 @@
 """
 Launch deeplab_ros on a PC or any CPU-only machine: XNNPACK, one thread per core.
 
-config/pc.yaml holds the board's settings (num_threads 0: one thread per core); every
-argument of the core launch file (deeplab.launch.py) works here too.
+The core launch file (deeplab.launch.py) with board pc: config/pc.yaml (num_threads 0, one
+thread per core). Every argument of the core works here too.
 """
 
 import os
 
-from ament_index_python.packages import get_package_share_directory
-from deeplab_ros.node.launch_params import board_mismatch
-from launch import LaunchContext, LaunchDescription
-from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction,
-                            PopLaunchConfigurations, PushLaunchConfigurations)
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-
-BOARD = 'pc'
-
-
-def _check_board(context: LaunchContext) -> list:
-    """Refuse board:= naming another board (it would be silently ignored)."""
-    reason = board_mismatch(BOARD, context.launch_configurations.get('board'))
-    if reason:
-        raise RuntimeError(reason)
-    return []
+from launch import LaunchDescription
+from launch.launch_description_sources.python_launch_file_utilities import (
+    load_python_launch_file_as_module)
 
 
 def generate_launch_description() -> LaunchDescription:
-    """Include the core launch file with this board's configuration."""
-    core = os.path.join(get_package_share_directory('deeplab_ros'), 'launch', 'deeplab.launch.py')
-    # Scoped: the board, the option edits and the arguments given to the core stay inside
-    # (Jazzy includes are not scoped), so they do not leak into what the includer does next.
-    return LaunchDescription([
-        PushLaunchConfigurations(),
-        DeclareLaunchArgument(
-            'board', default_value=BOARD,
-            description=f'Always {BOARD} here; another board has its own launch file'),
-        OpaqueFunction(function=_check_board),
-        IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(core),
-            launch_arguments={'board': BOARD}.items(),
-        ),
-        PopLaunchConfigurations(),
-    ])
+    """Return the core launch description with board pc."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'deeplab.launch.py')
+    return load_python_launch_file_as_module(core).generate_launch_description('pc')

@@ -15,44 +15,18 @@
 """
 Launch deeplab_ros on a Raspberry Pi 4 or 5: XNNPACK on 4 threads, at most 5 Hz.
 
-config/rpi.yaml holds the board's settings; every argument of the core launch file
-(deeplab.launch.py) works here too.
+The core launch file (deeplab.launch.py) with board rpi: config/rpi.yaml. Every argument of
+the core works here too.
 """
 
 import os
 
-from ament_index_python.packages import get_package_share_directory
-from deeplab_ros.node.launch_params import board_mismatch
-from launch import LaunchContext, LaunchDescription
-from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction,
-                            PopLaunchConfigurations, PushLaunchConfigurations)
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-
-BOARD = 'rpi'
-
-
-def _check_board(context: LaunchContext) -> list:
-    """Refuse board:= naming another board (it would be silently ignored)."""
-    reason = board_mismatch(BOARD, context.launch_configurations.get('board'))
-    if reason:
-        raise RuntimeError(reason)
-    return []
+from launch import LaunchDescription
+from launch.launch_description_sources.python_launch_file_utilities import (
+    load_python_launch_file_as_module)
 
 
 def generate_launch_description() -> LaunchDescription:
-    """Include the core launch file with this board's configuration."""
-    core = os.path.join(get_package_share_directory('deeplab_ros'), 'launch', 'deeplab.launch.py')
-    # Scoped: the board, the option edits and the arguments given to the core stay inside
-    # (Jazzy includes are not scoped), so they do not leak into what the includer does next.
-    return LaunchDescription([
-        PushLaunchConfigurations(),
-        DeclareLaunchArgument(
-            'board', default_value=BOARD,
-            description=f'Always {BOARD} here; another board has its own launch file'),
-        OpaqueFunction(function=_check_board),
-        IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(core),
-            launch_arguments={'board': BOARD}.items(),
-        ),
-        PopLaunchConfigurations(),
-    ])
+    """Return the core launch description with board rpi."""
+    core = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'deeplab.launch.py')
+    return load_python_launch_file_as_module(core).generate_launch_description('rpi')

@@ -13,14 +13,22 @@
 # limitations under the License.
 
 """
-Shared test set-up: node_harness on the path, and models or images that cannot be had skip.
+Shared test set-up: node_harness on the path, assets, routes, and loud skips.
 
 Tests get models and images through the registry, as the node does (cache, then the
 folders or URLs in ``DEEPLAB_ROS_MIRROR``, then the official URL unless
 ``DEEPLAB_ROS_OFFLINE=1``). A test that needs a file no source can give is skipped with the
-registry's message (which says where to put the file), never failed.
+registry's message (which says where to put the file).
+
+A test that cannot run on a route is deselected there, and the reason is printed once at the
+end: the launch tests (``test_launch_*.py``) need launch_testing, and tests marked
+``requires(module, why)`` need that module (vision_msgs has no PyPI wheel); both run in the
+real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when ../shared is there)
+any skip is a failure: every test can run there.
 """
 
+import importlib.util
+import os
 import pathlib
 import sys
 
@@ -29,13 +37,65 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
+_LAUNCH_REASON = ('launch tests (test_launch_*.py): launch_testing is not installed (not on '
+                  'PyPI); they run in the real-install route (colcon test)')
+_deselected = {}
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def pytest_configure(config):
+    """Register the ``requires`` marker."""
+    config.addinivalue_line('markers', 'requires(module, why): deselected where the module '
+                            'cannot be imported, the reason printed once')
+
+
+def pytest_ignore_collect(collection_path, config):
+    """Leave the launch test files out where launch_testing is missing."""
+    if collection_path.name.startswith('test_launch_') and not _importable('launch_testing'):
+        _deselected.setdefault(_LAUNCH_REASON, set()).add(collection_path.name)
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect tests marked ``requires`` whose module is missing."""
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker('requires')
+        if marker is not None and not _importable(marker.args[0]):
+            reason = f'{marker.args[0]} is not installed: {marker.args[1]}'
+            _deselected.setdefault(reason, set()).add(item.nodeid)
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once what this route leaves out, and why."""
+    for reason, names in _deselected.items():
+        terminalreporter.write_line(f'deselected on this route ({len(names)}): {reason}')
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Report a test (or its fixture) that could not get an asset as skipped, with why."""
+    """Report a missing asset as a skip with why; fail any skip where none may happen."""
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None and call.excinfo.errisinstance(AssetUnavailableError):
         report.outcome = 'skipped'
         report.longrepr = (str(item.path), item.location[1] or 0,
                            f'Skipped: test asset unavailable: {call.excinfo.value}')
+    if report.skipped and os.environ.get('DEEPLAB_ROS_NO_SKIPS') == '1':
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = 'failed'
+        report.longrepr = (f'skipped where every test must run (DEEPLAB_ROS_NO_SKIPS=1): '
+                           f'{reason}')

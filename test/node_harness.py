@@ -26,24 +26,18 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import cv2
 from deeplab_ros.engine import registry
+from deeplab_ros.tools.lifecycle import (LifecycleClient, LifecycleError, private_domain,
+                                         PROFILE_VARIABLE)
 from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.srv import GetParameters, SetParameters
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
-from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROFILE = ROOT / 'config' / 'fastdds_large_data.xml'
 TIMEOUT = 20.0
 
 #: Domain of this test run: 1..100 from the pid (the launch tests use 150-199).
@@ -58,10 +52,7 @@ SHUTDOWN = Transition.TRANSITION_INACTIVE_SHUTDOWN
 
 def node_env() -> Dict[str, str]:
     """Return the environment of the node process: private domain and the DDS profile."""
-    env = dict(os.environ)
-    env['ROS_DOMAIN_ID'] = str(DOMAIN_ID)
-    env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
-    env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+    env = private_domain(DOMAIN_ID)
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), env.get('PYTHONPATH')]))
     env['PYTHONUNBUFFERED'] = '1'
     return env
@@ -162,80 +153,42 @@ class Collector:
         return None
 
 
-class Ros:
-    """An rclpy context in the test domain with a node spun in a background thread."""
+class Ros(LifecycleClient):
+    """The lifecycle client in the test domain; what it cannot do fails as an AssertionError."""
 
     def __init__(self, name: str) -> None:
-        """Initialise rclpy (private context and domain) and start spinning."""
-        os.environ['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context, domain_id=DOMAIN_ID)
-        self.node = rclpy.create_node(name, context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
-        self._clients: Dict[str, Any] = {}
+        """Start rclpy (private context, the test domain, the DDS profile) and spin."""
+        profile = node_env().get(PROFILE_VARIABLE)
+        if profile:
+            os.environ[PROFILE_VARIABLE] = profile
+        super().__init__(name, domain_id=DOMAIN_ID, timeout=TIMEOUT)
 
-    def close(self) -> None:
-        """Stop spinning and shut the context down."""
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-        self._thread.join(timeout=5)
-
-    def call(self, srv_type, service: str, request, timeout: float = TIMEOUT):
+    def call(self, srv_type, service: str, request, timeout: Optional[float] = None):
         """Call a service and return its response."""
-        client = self._clients.get(service)
-        if client is None:
-            client = self.node.create_client(srv_type, service)
-            self._clients[service] = client
-        assert client.wait_for_service(timeout_sec=timeout), f'{service} not available'
-        future = client.call_async(request)
-        done = threading.Event()
-        future.add_done_callback(lambda _: done.set())
-        assert done.wait(timeout), f'{service} did not answer in {timeout} s'
-        return future.result()
+        try:
+            return super().call(srv_type, service, request, timeout)
+        except LifecycleError as error:
+            raise AssertionError(str(error)) from None
 
-    def change_state(self, node: str, transition: int) -> bool:
+    def change_state(self, node: str, transition: int, timeout: float = 60.0) -> bool:
         """Trigger a lifecycle transition, like `ros2 lifecycle set`; return success."""
-        request = ChangeState.Request()
-        request.transition.id = transition
-        return self.call(ChangeState, f'{node}/change_state', request, timeout=60).success
-
-    def state(self, node: str) -> str:
-        """Return the lifecycle state label, like `ros2 lifecycle get`."""
-        return self.call(GetState, f'{node}/get_state', GetState.Request()).current_state.label
+        return super().change_state(node, transition, timeout)
 
     def set_params(self, node: str, **values) -> List[Any]:
         """Set parameters like `ros2 param set`; return the SetParametersResult list."""
-        request = SetParameters.Request()
-        request.parameters = [
-            Parameter(k, value=v).to_parameter_msg() if not isinstance(v, ParameterMsg)
-            else v for k, v in values.items()]
-        return list(self.call(SetParameters, f'{node}/set_parameters', request).results)
+        return self.set_parameters(node, values)
 
     def get_params(self, node: str, *names: str) -> List[Any]:
         """Return parameter values (None for unset), like `ros2 param get`."""
-        request = GetParameters.Request(names=list(names))
-        values = self.call(GetParameters, f'{node}/get_parameters', request).values
-        return [Parameter.from_parameter_msg(ParameterMsg(name=n, value=v)).value
-                for n, v in zip(names, values)]
+        return list(self.get_parameters(node, names).values())
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = TIMEOUT,
                  what: str = 'condition', every: Optional[Callable[[], None]] = None) -> Any:
         """Poll predicate until truthy; run `every` (e.g. republish) each half second."""
-        deadline = time.monotonic() + timeout
-        next_action = 0.0
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            if every is not None and time.monotonic() >= next_action:
-                every()
-                next_action = time.monotonic() + 0.5
-            time.sleep(0.02)
-        raise AssertionError(f'timed out after {timeout} s waiting for {what}')
+        try:
+            return super().wait_for(predicate, timeout, what, every)
+        except LifecycleError as error:
+            raise AssertionError(str(error)) from None
 
 
 def load_rgb(name: str) -> np.ndarray:

@@ -12,13 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Geometry against hand-built scenes: ground plane, a box on the floor, depth images."""
+"""Flat-ground geometry against hand-built scenes: the ground plane, a box on the floor."""
 
 import math
 
-from deeplab_ros.nav.geometry import (class_lut, contact_points, depth_points, ground_points,
-                                      GroundModel, Intrinsics, pack_points, POINT_DTYPE,
-                                      POINT_FIELDS, POINT_STEP)
+import cv2
+from deeplab_ros.nav.camera import Intrinsics
+from deeplab_ros.nav.cloud import class_lut
+from deeplab_ros.nav.ground import GroundModel
 import numpy as np
 import pytest
 
@@ -83,7 +84,8 @@ def test_reference_rotation_matches_the_stated_conventions():
 def test_all_ground_points_lie_on_the_plane(height, pitch, roll):
     labels = np.full((K.height, K.width), GROUND, np.uint8)
     stride, max_range = 2, 10.0
-    xyz, label = ground_points(labels, GROUND_LUT, K, height, pitch, roll, stride, max_range)
+    model = GroundModel(K, height, pitch, roll, stride, max_range)
+    xyz, label = model.ground_points(labels, GROUND_LUT)
     assert xyz.dtype == np.float32 and xyz.shape[1] == 3 and xyz.flags.c_contiguous
     assert label.dtype == np.uint16 and np.all(label == GROUND)
     assert len(xyz) > 1000 and np.all(np.isfinite(xyz))
@@ -121,7 +123,7 @@ def test_worked_example_for_the_readme():
 
 def top_ground_row(k, pitch, roll, column):
     labels = np.full((k.height, k.width), GROUND, np.uint8)
-    xyz, _ = ground_points(labels, GROUND_LUT, k, 1.0, pitch, roll, 1, 1e6)
+    xyz, _ = GroundModel(k, 1.0, pitch, roll, 1, 1e6).ground_points(labels, GROUND_LUT)
     u, v = pixels_of(xyz, k)
     return v[np.abs(u - column) < 1e-3].min()
 
@@ -133,7 +135,7 @@ def test_positive_pitch_moves_the_horizon_up_and_the_centre_hit_nearer():
     labels = np.full((K.height, K.width), GROUND, np.uint8)
     centre = []
     for pitch in (0.1, 0.3):
-        xyz, _ = ground_points(labels, GROUND_LUT, K, 1.0, pitch, 0.0, 1, 100.0)
+        xyz, _ = GroundModel(K, 1.0, pitch, 0.0, 1, 100.0).ground_points(labels, GROUND_LUT)
         u, v = pixels_of(xyz, K)
         centre.append(xyz[(np.abs(u - 639) < 1e-3) & (np.abs(v - 359) < 1e-3), 2][0])
     assert centre[0] > centre[1]
@@ -172,8 +174,8 @@ def render_box(k, height, pitch, roll, distance, width=0.5, depth=0.5, tall=1.0)
 def test_box_on_the_floor_gives_its_distance_once_per_column(
         distance, height, pitch, roll, stride):
     labels = render_box(K, height, pitch, roll, distance)
-    xyz, label = contact_points(labels, OBSTACLE_LUT, GROUND_LUT, K, height, pitch, roll,
-                                stride, 20.0)
+    model = GroundModel(K, height, pitch, roll, stride, 20.0)
+    xyz, label = model.contact_points(labels, OBSTACLE_LUT, GROUND_LUT)
     assert np.all(label == OBSTACLE) and label.dtype == np.uint16
     u, _ = pixels_of(xyz, K)
     u = np.rint(u).astype(int)
@@ -216,11 +218,133 @@ def test_contact_takes_the_lowest_boundary_below_the_horizon_only():
     assert xyz[0, 2] == pytest.approx(K.fy / (509.5 - K.cy), rel=1e-5)  # height 1 m
     # Stride: only every 4th column is searched (100 and 300 are, 102 is not).
     labels[:, 102] = labels[:, 100]
-    xyz, _ = contact_points(labels, OBSTACLE_LUT, GROUND_LUT, K, 1.0, 0.0, 0.0, 4, 50.0)
+    xyz, _ = GroundModel(K, 1.0, 0.0, 0.0, 4, 50.0).contact_points(
+        labels, OBSTACLE_LUT, GROUND_LUT)
     assert len(xyz) == 1
     # max_range: the same foot 6.7 m away is dropped at 5 m.
     assert len(GroundModel(K, 1.0, 0.0, 0.0, 1, 5.0).contact_points(
         labels, OBSTACLE_LUT, GROUND_LUT)[0]) == 0
+
+
+def test_uint16_labels_and_many_classes():
+    labels = np.full((720, 1280), 300, np.uint16)
+    labels[:, :640] = 1000
+    model = GroundModel(K, 1.0, 0.3, 0.0, 4, 10.0)
+    xyz, label = model.ground_points(labels, class_lut([1000], 1024))
+    assert len(xyz) > 0 and np.all(label == 1000)
+    u, _ = pixels_of(xyz, K)
+    assert u.max() < 640
+
+
+def test_stride_bounds_the_count():
+    labels = np.ones((720, 1280), np.uint8)
+    stripes = labels.copy()
+    stripes[::2] = 2  # obstacle above ground in every other row
+    for stride in (1, 3, 4, 7, 16):
+        cap = math.ceil(720 / stride) * math.ceil(1280 / stride)
+        model = GroundModel(K, 1.0, 0.4, 0.0, stride, 1e6)
+        xyz, _ = model.ground_points(labels, class_lut([1], 2))
+        assert 0 < len(xyz) <= cap
+        xyz, _ = model.contact_points(stripes, class_lut([2], 3), class_lut([1], 3))
+        assert len(xyz) == math.ceil(1280 / stride)
+
+
+# Organized points: one per pixel, NaN where unknown.
+
+def test_organized_ground_pixels_lie_on_the_plane_and_nan_above_the_horizon():
+    height, pitch, roll, max_range = 0.8, 0.2, 0.05, 12.0
+    labels = np.full((K.height, K.width), GROUND, np.uint8)
+    labels[:, 1000:] = SKY  # not ground, no ground below: NaN
+    model = GroundModel(K, height, pitch, roll, stride=4, max_range=max_range)
+    xyz = model.organized_points(labels, GROUND_LUT)
+    assert xyz.shape == (K.height, K.width, 3) and xyz.dtype == np.float32
+    known = ~np.isnan(xyz[..., 0])
+    assert np.array_equal(known, ~np.isnan(xyz).any(axis=-1))  # x, y, z NaN together
+    assert not known[:, 1000:].any()
+    world = to_world(xyz[known], height, pitch, roll)
+    assert np.abs(world[:, 2]).max() < 1e-4  # on the ground
+    # Each point lies on its own pixel's ray, every pixel (no stride).
+    v, u = np.nonzero(known)
+    pu, pv = pixels_of(xyz[known].astype(np.float64), K)
+    assert np.abs(pu - u).max() < 1e-2 and np.abs(pv - v).max() < 1e-2
+    # Known exactly where an independent ray says: down, and within range.
+    rays = camera_rays(K)
+    down = -(rays @ world_from_camera(pitch, roll).T)[..., 2]
+    with np.errstate(divide='ignore'):
+        dist = np.where(down > 0, height / down, np.inf) * np.linalg.norm(rays, axis=-1)
+    expected = dist <= max_range
+    expected[:, 1000:] = False
+    assert np.count_nonzero(known != expected) <= 4  # rounding at the max_range circle only
+    assert np.all(down[known] > 0)
+    # The same points as ground_points gives at stride 1.
+    points, _ = GroundModel(K, height, pitch, roll, 1, max_range).ground_points(
+        labels, GROUND_LUT)
+    assert np.array_equal(points, xyz[known])
+
+
+@pytest.mark.parametrize('distance', [1.0, 3.0, 8.0])
+@pytest.mark.parametrize('height, pitch, roll', [(0.5, 0.3, 0.0), (1.0, 0.45, -0.05)])
+def test_organized_box_pixels_get_their_columns_contact_point(distance, height, pitch, roll):
+    labels = render_box(K, height, pitch, roll, distance)
+    model = GroundModel(K, height, pitch, roll, stride=1, max_range=20.0)
+    xyz = model.organized_points(labels, GROUND_LUT)
+    feet, _ = model.contact_points(labels, OBSTACLE_LUT, GROUND_LUT)
+    columns = np.rint(pixels_of(feet, K)[0]).astype(int)
+    assert columns.size > 5
+    for column, foot in zip(columns, feet):
+        box = np.flatnonzero(labels[:, column] == OBSTACLE)
+        bottom = box.max()
+        assert labels[bottom + 1, column] == GROUND
+        # Every pixel of the run above the foot (the box, the sky above it) is at the foot.
+        run = np.arange(bottom + 1)
+        run = run[run > np.flatnonzero(labels[:bottom + 1, column] == GROUND).max(initial=-1)]
+        assert np.allclose(xyz[run, column], foot, rtol=1e-6, atol=1e-6)
+    # On the ground, at the box's distance; ground pixels elsewhere lie on the plane.
+    world = to_world(xyz[labels == OBSTACLE][~np.isnan(xyz[labels == OBSTACLE][:, 0])],
+                     height, pitch, roll)
+    assert np.abs(world[:, 2]).max() < 1e-4 and world[:, 0].min() > 0.98 * distance
+    ground = xyz[(labels == GROUND) & ~np.isnan(xyz[..., 0])]
+    assert np.abs(to_world(ground, height, pitch, roll)[:, 2]).max() < 1e-4
+    # Columns without the box: the sky down to the horizon gives no point.
+    free = np.setdiff1d(np.arange(K.width), np.flatnonzero((labels == OBSTACLE).any(axis=0)))
+    sky = labels[:, free] == SKY
+    assert np.isnan(xyz[:, free][sky]).all()  # (none when the horizon is off the image)
+
+
+def test_organized_contact_is_the_foot_of_each_run_hand_computed():
+    labels = np.full((K.height, K.width), SKY, np.uint8)
+    labels[400:410, 100] = OBSTACLE  # two obstacles stacked in column 100
+    labels[410:500, 100] = GROUND
+    labels[500:510, 100] = OBSTACLE
+    labels[510:, 100] = GROUND
+    labels[:, 200] = OBSTACLE  # no ground in the column
+    labels[:600, 300] = GROUND  # ground above obstacle: nothing below the obstacle
+    labels[600:, 300] = OBSTACLE
+    model = GroundModel(K, 1.0, 0.0, 0.0, stride=4, max_range=50.0)  # stride: not used
+    xyz = model.organized_points(labels, GROUND_LUT)
+    column = xyz[:, 100]
+    # Height 1 m, level: a boundary at row b is fy / (b - cy) metres ahead.
+    assert np.allclose(column[:410, 2], K.fy / (409.5 - K.cy), rtol=1e-6)  # sky above too
+    assert np.allclose(column[410:500, 2], K.fy / (np.arange(410, 500) - K.cy), rtol=1e-6)
+    assert np.allclose(column[500:510, 2], K.fy / (509.5 - K.cy), rtol=1e-6)
+    assert np.allclose(column[:, 1], 1.0, rtol=1e-6)  # all on the ground, 1 m below
+    assert np.isnan(xyz[:, 200]).all()
+    # Ground above an obstacle: its own hits, NaN near the horizon (beyond 50 m).
+    assert np.isnan(xyz[600:, 300]).all() and np.isnan(xyz[:379, 300]).all()
+    assert np.allclose(xyz[380:600, 300, 1], 1.0, rtol=1e-6)
+    # max_range: the feet 2.0 m (row 509.5) and 18 m (row 409.5) away, at 10 m.
+    near = GroundModel(K, 1.0, 0.0, 0.0, 1, 10.0).organized_points(labels, GROUND_LUT)
+    assert np.isnan(near[:410, 100]).all() and not np.isnan(near[500:510, 100]).any()
+
+
+def test_organized_same_pixels_as_the_label_map_of_uint16_ids():
+    labels = np.full((289, 513), 300, np.uint16)
+    labels[:, :200] = 1000
+    k = K.scaled(513, 289)
+    xyz = GroundModel(k, 1.0, 0.3, 0.0).organized_points(labels, class_lut([1000], 1024))
+    assert xyz.shape == (289, 513, 3) and xyz.dtype == np.float32
+    assert np.isnan(xyz[:, 200:]).all()  # no ground in these columns
+    assert not np.isnan(xyz[150:, :200]).any()
 
 
 def test_camera_looking_up_sees_no_ground():
@@ -230,189 +354,97 @@ def test_camera_looking_up_sees_no_ground():
     for xyz, label in (model.ground_points(labels, GROUND_LUT),
                        model.contact_points(labels, OBSTACLE_LUT, GROUND_LUT)):
         assert xyz.shape == (0, 3) and xyz.dtype == np.float32 and label.dtype == np.uint16
+    assert np.isnan(model.organized_points(labels, GROUND_LUT)).all()
 
 
-@pytest.mark.parametrize('depth_size', [(640, 360), (848, 480), (1280, 720), (1920, 1080)])
-@pytest.mark.parametrize('encoding', ['16UC1', '32FC1'])
-def test_constant_depth_plane_at_another_resolution(depth_size, encoding):
-    labels = np.zeros((720, 1280), np.uint8)
-    labels[100:300, 200:600] = 5
-    lut = class_lut([5], 21)
-    if encoding == '16UC1':
-        depth, scale = np.full(depth_size[::-1], 2000, np.uint16), 0.001
+# Lens distortion: the ground seen through a distorted lens, checked by OpenCV's projection.
+
+USB_CAMERA = Intrinsics(fx=900.0, fy=900.0, cx=652.3, cy=351.8, width=1280, height=720,
+                        distortion_model='plumb_bob', d=(-0.28, 0.09, 0.0006, -0.0009, -0.012))
+FISHEYE = Intrinsics(fx=520.0, fy=520.0, cx=641.0, cy=358.0, width=1280, height=720,
+                     distortion_model='equidistant', d=(0.02, -0.006, 0.001, -0.0002))
+
+
+def opencv_pixels(k, xyz):
+    """Return the pixels OpenCV projects optical-frame points to, with k's distortion."""
+    points = xyz.astype(np.float64).reshape(-1, 1, 3)
+    if k.distortion_model == 'equidistant':
+        pixels = cv2.fisheye.projectPoints(points, np.zeros((1, 1, 3)), np.zeros((1, 1, 3)),
+                                           k.matrix(), np.array(k.d))[0]
     else:
-        depth, scale = np.full(depth_size[::-1], 2.0, np.float32), 1.0
-    stride = 4
-    xyz, label = depth_points(labels, lut, depth, scale, K, stride, 10.0)
-    assert np.all(label == 5) and label.dtype == np.uint16 and xyz.dtype == np.float32
-    assert np.allclose(xyz[:, 2], 2.0, rtol=1e-6)
-    u, v = pixels_of(xyz, K)
-    expected_u, expected_v = np.meshgrid(np.arange(200, 600, stride),
-                                         np.arange(100, 300, stride))
-    assert len(xyz) == expected_u.size
-    assert np.allclose(np.sort(u), np.sort(expected_u.ravel()), atol=1e-3)
-    assert np.allclose(np.sort(v), np.sort(expected_v.ravel()), atol=1e-3)
-    # x, y from the label image's intrinsics, hand-computed for the first pixel (200, 100).
-    first = np.argmin(u + 10000 * v)
-    assert xyz[first, 0] == pytest.approx((200 - 639.5) / 900 * 2.0, rel=1e-5)
-    assert xyz[first, 1] == pytest.approx((100 - 359.5) / 900 * 2.0, rel=1e-5)
+        pixels = cv2.projectPoints(points, np.zeros(3), np.zeros(3), k.matrix(),
+                                   np.array(k.d))[0]
+    return pixels.reshape(-1, 2)
 
 
-@pytest.mark.parametrize('depth_size', [(640, 360), (848, 480), (1920, 1080)])
-def test_depth_is_read_on_the_same_ray_nearest_neighbour(depth_size):
-    w, h = depth_size
-    dv, du = np.mgrid[0:h, 0:w]
-    depth = (1000 + 3 * du + 7 * dv).astype(np.uint16)  # every depth pixel tells its place
-    labels = np.full((720, 1280), 1, np.uint8)
-    xyz, _ = depth_points(labels, class_lut([1], 2), depth, 0.001, K, 1, 100.0)
-    assert len(xyz) == 1280 * 720
-    u, v = (np.rint(c).astype(int) for c in pixels_of(xyz, K))
-    # The depth pixel that holds the label pixel's centre.
-    expected = depth[((v + 0.5) * h / 720).astype(int), ((u + 0.5) * w / 1280).astype(int)]
-    assert np.allclose(xyz[:, 2], expected * 0.001, rtol=1e-6)
-    padded = np.zeros((h, w + 32), np.uint16)  # rows with padding: not contiguous
-    padded[:, :w] = depth
-    same, _ = depth_points(labels, class_lut([1], 2), padded[:, :w], 0.001, K, 1, 100.0)
-    assert np.array_equal(same, xyz)
-    # Hand-computed corners and, at half size, two label pixels per depth pixel.
-    corner = xyz[(u == 1279) & (v == 719), 2]
-    assert corner == pytest.approx((1000 + 3 * (w - 1) + 7 * (h - 1)) * 0.001, rel=1e-6)
-    if w == 640:
-        row0 = xyz[v == 0]
-        z_by_u = dict(zip(np.rint(pixels_of(row0, K)[0]).astype(int), row0[:, 2]))
-        assert z_by_u[2] == z_by_u[3] == pytest.approx(1.003, rel=1e-6)
+@pytest.mark.parametrize('k', [USB_CAMERA, FISHEYE], ids=['plumb_bob', 'equidistant'])
+def test_distorted_flat_ground_lies_on_the_plane_at_the_right_pixels(k):
+    height, pitch, roll = 0.6, 0.35, 0.05
+    labels = np.full((k.height, k.width), GROUND, np.uint8)
+    model = GroundModel(k, height, pitch, roll, stride=1, max_range=15.0)
+    xyz = model.organized_points(labels, GROUND_LUT)
+    known = ~np.isnan(xyz[..., 0])
+    assert known.mean() > 0.4
+    world = to_world(xyz[known], height, pitch, roll)
+    assert np.abs(world[:, 2]).max() < 1e-4
+    # Each point projects, through the lens, onto the pixel it was given to.
+    v, u = np.nonzero(known)
+    pixels = opencv_pixels(k, xyz[known])
+    assert np.abs(pixels - np.stack([u, v], axis=-1)).max() < 0.02
+    # The sampled clouds come from the same undistorted rays.
+    points, _ = model.ground_points(labels, GROUND_LUT)
+    assert np.array_equal(points, xyz[known])
+    # Ignoring the distortion would put the off-centre ground far from where it is.
+    plain = Intrinsics(k.fx, k.fy, k.cx, k.cy, k.width, k.height)
+    wrong = GroundModel(plain, height, pitch, roll, 1, 15.0).organized_points(
+        labels, GROUND_LUT)
+    both = known & ~np.isnan(wrong[..., 0])
+    assert np.nanmax(np.linalg.norm(wrong[both] - xyz[both], axis=-1)) > 0.3
 
 
-def test_invalid_depth_gives_no_point():
-    depth = np.full((360, 640), 2.0, np.float32)
-    bad = [0.0, np.nan, np.inf, -np.inf, -1.0, 10.5]
-    for i, value in enumerate(bad):
-        depth[:, 100 * i:100 * i + 50] = value
-    labels = np.ones((720, 1280), np.uint8)
-    xyz, label = depth_points(labels, class_lut([1], 2), depth, 1.0, K, 2, 10.0)
-    assert np.all(np.isfinite(xyz)) and np.allclose(xyz[:, 2], 2.0)
-    u, _ = pixels_of(xyz, K)
-    du = ((u + 0.5) * 640 / 1280).astype(int)
-    assert not np.any((du % 100 < 50) & (du < 600))
-    assert len(xyz) == 360 * (640 - 6 * 50)  # every other label pixel is one depth pixel
-    # uint16: 0 is no depth, 65535 mm is beyond 10 m.
-    depth16 = np.full((360, 640), 3000, np.uint16)
-    depth16[:180] = 0
-    depth16[:, :320] = 65535
-    xyz, _ = depth_points(labels, class_lut([1], 2), depth16, 0.001, K, 2, 10.0)
-    assert len(xyz) == 180 * 320 and np.allclose(xyz[:, 2], 3.0)
+def test_distorted_box_foot_projects_onto_its_boundary():
+    height, pitch = 0.5, 0.3
+    k = USB_CAMERA
+    labels = np.full((k.height, k.width), GROUND, np.uint8)
+    labels[:500, 300:340] = OBSTACLE  # an obstacle whose foot is the boundary 499.5
+    model = GroundModel(k, height, pitch, 0.0, stride=1, max_range=20.0)
+    feet, _ = model.contact_points(labels, OBSTACLE_LUT, GROUND_LUT)
+    assert len(feet) == 40
+    pixels = opencv_pixels(k, feet)
+    assert np.allclose(pixels, np.stack([np.arange(300, 340), np.full(40, 499.5)], -1),
+                       atol=0.02)
+    xyz = model.organized_points(labels, GROUND_LUT)
+    assert np.allclose(xyz[:500, 300:340], feet[None], rtol=1e-6, atol=1e-6)
 
 
-def test_max_range_is_the_euclidean_distance():
-    depth = np.full((720, 1280), 9.9, np.float32)
-    labels = np.ones((720, 1280), np.uint8)
-    xyz, _ = depth_points(labels, class_lut([1], 2), depth, 1.0, K, 4, 10.0)
-    dist = np.linalg.norm(xyz.astype(np.float64), axis=1)
-    assert dist.max() <= 10.0 + 1e-5
-    u, v = pixels_of(xyz, K)
-    assert np.abs(u - K.cx).min() < 4  # the centre is in
-    assert len(xyz) < 320 * 180 / 2  # the corners (9.9 m deep, > 10 m away) are out
-
-
-def test_stride_bounds_the_count():
-    labels = np.ones((720, 1280), np.uint8)
-    depth = np.full((480, 848), 1.0, np.float32)
-    stripes = labels.copy()
-    stripes[::2] = 2  # obstacle above ground in every other row
-    for stride in (1, 3, 4, 7, 16):
-        cap = math.ceil(720 / stride) * math.ceil(1280 / stride)
-        xyz, _ = depth_points(labels, class_lut([1], 2), depth, 1.0, K, stride, 10.0)
-        assert len(xyz) == cap
-        xyz, _ = ground_points(labels, class_lut([1], 2), K, 1.0, 0.4, 0.0, stride, 1e6)
-        assert 0 < len(xyz) <= cap
-        xyz, _ = contact_points(stripes, class_lut([2], 3), class_lut([1], 3), K, 1.0, 0.4,
-                                0.0, stride, 1e6)
-        assert len(xyz) == math.ceil(1280 / stride)
-
-
-def test_uint16_labels_and_many_classes():
-    labels = np.full((720, 1280), 300, np.uint16)
-    labels[:, :640] = 1000
-    xyz, label = ground_points(labels, class_lut([1000], 1024), K, 1.0, 0.3, 0.0, 4, 10.0)
-    assert len(xyz) > 0 and np.all(label == 1000)
-    u, _ = pixels_of(xyz, K)
-    assert u.max() < 640
-
-
-def test_pack_points_gives_point_step_bytes_per_point_that_read_back():
-    assert [(f.name, f.offset, f.datatype, f.count) for f in POINT_FIELDS] == [
-        ('x', 0, 7, 1), ('y', 4, 7, 1), ('z', 8, 7, 1), ('label', 12, 4, 1)]
-    assert POINT_STEP == 16 and POINT_DTYPE.itemsize == 16
-    xyz = np.array([[1.5, -2.0, 3.25], [0.0, 0.5, 9.0], [-1.0, 1.0, 2.0]], np.float32)
-    label = np.array([7, 65535, 0], np.uint16)
-    data = pack_points(xyz, label).tobytes()
-    assert len(data) == 3 * 16
-    assert np.array_equal(np.frombuffer(data, '<f4').reshape(3, 4)[:, :3], xyz)
-    halves = np.frombuffer(data, '<u2').reshape(3, 8)
-    assert np.array_equal(halves[:, 6], label) and np.all(halves[:, 7] == 0)
-    back = np.frombuffer(data, POINT_DTYPE)
-    assert np.array_equal(back['label'], label) and np.array_equal(back['z'], xyz[:, 2])
-    assert len(pack_points(np.empty((0, 3), np.float32), np.empty(0, np.uint16)).tobytes()) == 0
-    with pytest.raises(ValueError, match='N labels'):
-        pack_points(xyz, label[:2])
-
-
-def test_intrinsics_from_k_and_scaled():
-    k = Intrinsics.from_k([900, 0, 639.5, 0, 910, 359.5, 0, 0, 1], 1280, 720)
-    assert (k.fx, k.fy, k.cx, k.cy, k.width, k.height) == (900, 910, 639.5, 359.5, 1280, 720)
-    half = k.scaled(640, 360)
-    assert (half.fx, half.fy, half.cx, half.cy) == (450, 455, 319.75, 179.75)
-    odd = k.scaled(848, 480)
-    assert odd.fx == pytest.approx(900 * 848 / 1280) and odd.fy == pytest.approx(910 * 480 / 720)
-    assert odd.width == 848 and odd.height == 480
-
-
-def test_invalid_values_are_rejected_with_a_reason():
+def test_invalid_ground_values_are_rejected_with_a_reason():
     labels = np.ones((720, 1280), np.uint8)
     lut = class_lut([1], 2)
-    depth = np.ones((360, 640), np.float32)
-    with pytest.raises(ValueError, match='fx, fy > 0'):
-        Intrinsics.from_k([0] * 9, 1280, 720)
-    with pytest.raises(ValueError, match='fx, fy > 0'):
-        Intrinsics(900, -1, 0, 0, 10, 10)
-    with pytest.raises(ValueError, match='at least 1x1'):
-        Intrinsics(900, 900, 0, 0, 0, 720)
-    with pytest.raises(ValueError, match='9 values'):
-        Intrinsics.from_k([900, 0, 1], 1280, 720)
-    with pytest.raises(ValueError, match='finite'):
-        Intrinsics(900, 900, float('nan'), 0, 10, 10)
     with pytest.raises(ValueError, match='stride'):
         GroundModel(K, 1.0, 0.3, 0.0, stride=0)
-    with pytest.raises(ValueError, match='stride'):
-        depth_points(labels, lut, depth, 1.0, K, 0, 10.0)
     for height in (0.0, -1.0, float('nan'), float('inf')):
         with pytest.raises(ValueError, match='height'):
-            ground_points(labels, lut, K, height, 0.3, 0.0, 4, 10.0)
+            GroundModel(K, height, 0.3, 0.0, 4, 10.0)
     for pitch, roll in ((float('nan'), 0.0), (0.0, float('inf')), (float('-inf'), 0.0)):
         with pytest.raises(ValueError, match='pitch and roll'):
-            contact_points(labels, lut, lut, K, 1.0, pitch, roll, 4, 10.0)
+            GroundModel(K, 1.0, pitch, roll, 4, 10.0)
     for max_range in (0.0, -5.0, float('nan')):
         with pytest.raises(ValueError, match='max_range'):
             GroundModel(K, 1.0, 0.3, 0.0, 4, max_range)
-        with pytest.raises(ValueError, match='max_range'):
-            depth_points(labels, lut, depth, 1.0, K, 4, max_range)
-    for bad in (np.ones((360, 640), np.float64), np.ones((360, 640), np.int32),
-                np.ones((360, 640, 1), np.uint16), np.ones(640, np.float32)):
-        with pytest.raises(ValueError, match='uint16 .16UC1. or float32 .32FC1.'):
-            depth_points(labels, lut, bad, 1.0, K, 4, 10.0)
-    with pytest.raises(ValueError, match='depth_scale'):
-        depth_points(labels, lut, depth, 0.0, K, 4, 10.0)
+    model = GroundModel(K, 1.0, 0.3, 0.0, 4, 10.0)
     for bad in (np.ones((720, 1280, 1), np.uint8), np.ones(1280, np.uint8),
                 np.ones((720, 1280), np.float32)):
         with pytest.raises(ValueError, match='2-D unsigned integer'):
-            ground_points(bad, lut, K, 1.0, 0.3, 0.0, 4, 10.0)
+            model.ground_points(bad, lut)
         with pytest.raises(ValueError, match='2-D unsigned integer'):
-            depth_points(bad, lut, depth, 1.0, K, 4, 10.0)
+            model.organized_points(bad, lut)
     with pytest.raises(ValueError, match='Intrinsics.scaled'):
-        ground_points(labels[:360], lut, K, 1.0, 0.3, 0.0, 4, 10.0)
-    with pytest.raises(ValueError, match='class id 5 but the class table has only 2'):
-        depth_points(labels * 5, lut, depth, 1.0, K, 4, 10.0)
+        model.ground_points(labels[:360], lut)
+    with pytest.raises(ValueError, match='Intrinsics.scaled'):
+        model.organized_points(labels[:360], lut)
     with pytest.raises(ValueError, match='1-D bool'):
-        ground_points(labels, np.array([0, 1]), K, 1.0, 0.3, 0.0, 4, 10.0)
-    with pytest.raises(ValueError, match='outside 0..20'):
-        class_lut([3, 21], 21)
+        model.ground_points(labels, np.array([0, 1]))
+    with pytest.raises(ValueError, match='class id 5 but the class table has only 2'):
+        model.organized_points(labels * 5, lut)
+    with pytest.raises(ValueError, match='class id 5 but the class table has only 2'):
+        model.contact_points(labels * 5, lut, lut)

@@ -13,16 +13,17 @@
 # limitations under the License.
 
 """
-Launch test: parameter layering through every board launch file, and what they refuse.
+Launch test: parameter layering through every launch file, and what the board files refuse.
 
-Each board launch file is started (``autostart:=false``: nothing is configured, so no model
-or accelerator is needed) in a namespace of its own, and the node's parameters are read back
-through its ``get_parameters`` service: the user's ``params_file`` wins over the board's
-configuration on every board, a launch argument wins over the ``params_file``, and the board
-arguments (``device:=``, ``use_cache:=``, ``cache_file:=``, ``device_name:=``,
-``cache_dir:=``) edit the configured ``delegate_options``. ``ros2 launch`` refuses a
-``board:=`` that is not the launch file's own and lists every parameter in ``--show-args``.
-Skips where launch_testing is not installed (the pip venv).
+Each board launch file (and the core with ``board:=``) is started (``autostart:=false``:
+nothing is configured, so no model or accelerator is needed) in a namespace of its own, and
+the node's parameters are read back through its ``get_parameters`` service: the user's
+``params_file`` wins over the board's configuration on every board, a launch argument wins
+over the ``params_file``, and the board arguments (``device:=``, ``use_cache:=``,
+``cache_file:=``, ``device_name:=``, ``cache_dir:=``) set the ``delegate_options`` of the
+board's configuration (not those of a ``params_file``). ``ros2 launch`` refuses a ``board:=``
+that is not the launch file's own and lists every parameter in ``--show-args``. Skips where
+launch_testing is not installed (the pip venv).
 """
 
 import os
@@ -32,7 +33,8 @@ import unittest
 
 from ament_index_python.packages import get_package_share_directory
 from deeplab_ros.frame.parameters import SPECS
-from launch_client import LaunchClient, require_launch_testing, ros2_command, use_private_domain
+from deeplab_ros.tools.lifecycle import LifecycleClient
+from launch_client import require_launch_testing, ros2_command, use_private_domain
 import pytest
 
 launch, launch_testing = require_launch_testing()
@@ -45,7 +47,7 @@ FROM_FILE = {'num_threads': 3, 'delegate_options': ['from=params_file'],
              'model': 'params_file_model'}
 BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93')
 
-# namespace: (board launch file, its arguments, the parameters expected on the node)
+# namespace: (launch file, its arguments, the parameters expected on the node)
 CASES = {
     f'file_{board}': (board, {'params_file': PARAMS_FILE}, FROM_FILE) for board in BOARDS}
 CASES.update({
@@ -57,24 +59,31 @@ CASES.update({
                 {'num_threads': 5, 'model': 'arg_model', 'delegate_options': ['a=1', 'b=2'],
                  'max_rate': 5.0, 'publish_overlay': False, 'mask_classes': ['15', 'person'],
                  'delegate_fallback': True}),
-    # Board arguments edit the delegate_options that the layers give.
-    'args_coral': ('coral', {'params_file': PARAMS_FILE, 'device': 'pci:1'},
-                   {'delegate_options': ['from=params_file', 'device=pci:1'],
-                    'num_threads': 3}),
+    # Board arguments set the delegate_options of the board's configuration...
+    'args_coral': ('coral', {'device': 'pci:1'},
+                   {'delegate_options': ['device=pci:1'], 'num_threads': 1}),
+    # ... which a params_file that sets delegate_options replaces, board arguments and all.
+    'file_args_coral': ('coral', {'params_file': PARAMS_FILE, 'device': 'pci:1'},
+                        {'delegate_options': ['from=params_file'], 'num_threads': 3}),
     'conf_coral': ('coral', {}, {'delegate_options': ['device=usb'], 'num_threads': 1,
                                  'model': 'deeplabv3_mnv2_pascal_quant_edgetpu'}),
     'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'cpu'}),
     'conf_imx8mp': ('imx8mp', {}, {'delegate_options': [
         'allowed_cache_mode=true', 'cache_file_path={cache}/vx_cache/{model}.nb']}),
-    'nocache_imx8mp': ('imx8mp', {'use_cache': 'false'},
-                       {'delegate_options': ['allowed_cache_mode=false']}),
+    'nocache_imx8mp': ('imx8mp', {'use_cache': 'false'}, {'delegate_options': [
+        'allowed_cache_mode=false', 'cache_file_path={cache}/vx_cache/{model}.nb']}),
     'file_cache_imx8mp': ('imx8mp', {'cache_file': CACHE_FILE}, {'delegate_options': [
         'allowed_cache_mode=true', f'cache_file_path={CACHE_FILE}']}),
     'conf_imx93': ('imx93', {}, {
         'model': 'deeplabv3_mnv2_dm05_pascal_quant', 'delegate_options': [
             'device_name=/dev/ethosu0', 'cache_file_path={cache}/ethosu_cache/{model}/']}),
+    # none puts in an empty value: the option unset (the node leaves key= options out).
     'nocache_imx93': ('imx93', {'cache_dir': 'none', 'device_name': '/dev/ethosu1'},
-                      {'delegate_options': ['device_name=/dev/ethosu1']}),
+                      {'delegate_options': ['device_name=/dev/ethosu1', 'cache_file_path=']}),
+    # The core runs any board, with that board's arguments.
+    'core_imx93': ('deeplab', {'board': 'imx93', 'cache_dir': TMP + '/'}, {
+        'delegate': 'ethosu', 'delegate_options': [
+            'device_name=/dev/ethosu0', f'cache_file_path={TMP}/']}),
 })
 
 
@@ -87,8 +96,8 @@ def generate_test_description():
                      '    model: params_file_model\n')
     share = get_package_share_directory('deeplab_ros')
     actions = []
-    for namespace, (board, arguments, _) in CASES.items():
-        path = os.path.join(share, 'launch', f'{board}.launch.py')
+    for namespace, (launch_file, arguments, _) in CASES.items():
+        path = os.path.join(share, 'launch', f'{launch_file}.launch.py')
         arguments = dict(arguments, namespace=namespace, autostart='false',
                          log_level='warn')
         actions.append(launch.actions.GroupAction(scoped=True, actions=[
@@ -111,7 +120,7 @@ class TestBoardLaunch(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.client = LaunchClient('test_launch_boards')
+        cls.client = LifecycleClient('test_launch_boards')
 
     @classmethod
     def tearDownClass(cls):
@@ -130,13 +139,12 @@ class TestBoardLaunch(unittest.TestCase):
     def test_launch_arguments_win_over_params_file_typed(self):
         self._check('args_pc')
 
-    def test_board_arguments_edit_the_configured_delegate_options(self):
-        for namespace in ('args_coral', 'conf_coral', 'conf_pc', 'conf_imx8mp',
-                          'nocache_imx8mp', 'file_cache_imx8mp', 'conf_imx93',
-                          'nocache_imx93'):
+    def test_board_arguments_set_the_board_delegate_options(self):
+        for namespace in ('args_coral', 'file_args_coral', 'conf_coral', 'conf_pc',
+                          'conf_imx8mp', 'nocache_imx8mp', 'file_cache_imx8mp', 'conf_imx93',
+                          'nocache_imx93', 'core_imx93'):
             with self.subTest(namespace=namespace):
                 self._check(namespace)
-        self.assertTrue(os.path.isdir(os.path.dirname(CACHE_FILE)))
 
     def test_wrapper_refuses_another_board(self, proc_output, refuse):
         proc_output.assertWaitFor(

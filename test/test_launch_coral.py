@@ -24,15 +24,14 @@ CPU variant from the registry (skips without them); skips where launch_testing i
 installed (the pip venv).
 """
 
-import time
 import unittest
 
 from ament_index_python.packages import get_package_share_directory
+from deeplab_ros.tools.lifecycle import LifecycleClient, LifecycleError
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from launch_client import LaunchClient, require_assets, require_launch_testing, use_private_domain
+from launch_client import require_assets, require_launch_testing, use_private_domain
 from lifecycle_msgs.msg import Transition, TransitionEvent
 import pytest
-import rclpy
 
 launch, launch_testing = require_launch_testing()
 
@@ -63,20 +62,20 @@ class TestCoralLaunch(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.client = LaunchClient('test_launch_coral')
+        cls.client = LifecycleClient('test_launch_coral', timeout=90.0)
 
     @classmethod
     def tearDownClass(cls):
         cls.client.close()
 
     def _collect(self, msg_type, topic, until, timeout):
-        """Spin until until(messages) is true or the timeout passes; return the messages."""
+        """Receive until until(messages) is true or the timeout passes; return the messages."""
         messages = []
         sub = self.client.node.create_subscription(msg_type, topic, messages.append, 10)
         try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline and not until(messages):
-                rclpy.spin_once(self.client.node, timeout_sec=0.1)
+            self.client.wait_for(lambda: until(list(messages)), timeout, f'{topic} messages')
+        except LifecycleError:
+            pass  # the caller says what is missing
         finally:
             self.client.node.destroy_subscription(sub)
         return messages
@@ -104,20 +103,22 @@ class TestCoralLaunch(unittest.TestCase):
                                   stream='stderr')
         self.assertEqual(self.client.state(AUTOSTART), 'unconfigured')
 
-        self.client.set_parameters(AUTOSTART, {'delegate_fallback': True})
+        result, = self.client.set_parameters(AUTOSTART, {'delegate_fallback': True})
+        self.assertTrue(result.successful, result.reason)
         topic = AUTOSTART + '/transition_event'
         events = []
         sub = self.client.node.create_subscription(TransitionEvent, topic, events.append, 10)
         try:  # listen from before the configure on
-            deadline = time.monotonic() + 30.0
-            while not self.client.node.count_publishers(topic) and time.monotonic() < deadline:
-                rclpy.spin_once(self.client.node, timeout_sec=0.1)
+            self.client.wait_for(lambda: self.client.node.count_publishers(topic), 30.0,
+                                 f'a publisher on {topic}')
             self.assertTrue(self.client.change_state(AUTOSTART, Transition.TRANSITION_CONFIGURE))
             # Watch a while: an autostart handler still armed would activate at once.
-            deadline = time.monotonic() + WATCH_S
-            while time.monotonic() < deadline and not any(
-                    e.goal_state.label == 'activating' for e in events):
-                rclpy.spin_once(self.client.node, timeout_sec=0.1)
+            try:
+                self.client.wait_for(lambda: any(
+                    e.goal_state.label == 'activating' for e in list(events)), WATCH_S,
+                    'an activate')
+            except LifecycleError:
+                pass  # none came, as it should be
         finally:
             self.client.node.destroy_subscription(sub)
         labels = [e.goal_state.label for e in events]

@@ -22,22 +22,23 @@ the registry (skips without it); skips where launch_testing or launch_ros is not
 """
 
 import os
+import threading
 import time
 import unittest
 
 from ament_index_python.packages import get_package_share_directory
+from deeplab_ros.tools.lifecycle import LifecycleClient
 from launch_client import require_assets, require_launch_testing, use_private_domain
 from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 import pytest
-import rclpy
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 launch, launch_testing = require_launch_testing()
 
 NAMESPACE = 'launch_test'
+NODE = f'/{NAMESPACE}/deeplab'
 use_private_domain()
 
 
@@ -59,52 +60,26 @@ class TestPcLaunch(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        rclpy.init()
-        cls.node = rclpy.create_node('test_pc_launch', namespace=NAMESPACE)
+        cls.client = LifecycleClient('test_pc_launch', namespace=NAMESPACE, timeout=90.0)
+        cls.node = cls.client.node
 
     @classmethod
     def tearDownClass(cls):
-        cls.node.destroy_node()
-        rclpy.shutdown()
-
-    def _call(self, client, request, timeout=30.0):
-        self.assertTrue(client.wait_for_service(timeout_sec=timeout), client.srv_name)
-        future = client.call_async(request)
-        rclpy.spin_until_future_complete(self.node, future, timeout_sec=timeout)
-        self.assertTrue(future.done(), f'{client.srv_name} did not answer')
-        return future.result()
-
-    def _state(self):
-        client = self.node.create_client(GetState, 'deeplab/get_state')
-        try:
-            return self._call(client, GetState.Request()).current_state.label
-        finally:
-            self.node.destroy_client(client)
-
-    def _wait_state(self, label, timeout=90.0):
-        deadline = time.monotonic() + timeout
-        state = None
-        while time.monotonic() < deadline:
-            state = self._state()
-            if state == label:
-                return
-            time.sleep(0.5)
-        self.fail(f'node state {state}, expected {label} within {timeout} s')
+        cls.client.close()
 
     def _transition(self, transition_id):
-        client = self.node.create_client(ChangeState, 'deeplab/change_state')
-        try:
-            request = ChangeState.Request()
-            request.transition.id = transition_id
-            self.assertTrue(self._call(client, request).success)
-        finally:
-            self.node.destroy_client(client)
+        self.assertTrue(self.client.change_state(NODE, transition_id))
 
     def _publish_until_labels(self, seconds):
-        """Publish a 640x480 frame at 5 Hz; return the labels received."""
+        """Publish a 640x480 frame at 5 Hz until labels come back; return them."""
         received = []
+        arrived = threading.Event()
+
+        def on_labels(msg):
+            received.append(msg)
+            arrived.set()
         sub = self.node.create_subscription(
-            Image, 'segmentation/labels', received.append,
+            Image, 'segmentation/labels', on_labels,
             QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE))
         pub = self.node.create_publisher(Image, 'image', qos_profile_sensor_data)
         rgb = np.zeros((480, 640, 3), np.uint8)
@@ -112,24 +87,21 @@ class TestPcLaunch(unittest.TestCase):
         stamps = []
         try:
             deadline = time.monotonic() + seconds
-            next_frame = 0.0
-            while time.monotonic() < deadline and not received:
-                if time.monotonic() >= next_frame:
-                    msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
-                                data=rgb.tobytes())
-                    msg.header.stamp = self.node.get_clock().now().to_msg()
-                    msg.header.frame_id = 'test_camera'
-                    stamps.append((msg.header.stamp.sec, msg.header.stamp.nanosec))
-                    pub.publish(msg)
-                    next_frame = time.monotonic() + 0.2
-                rclpy.spin_once(self.node, timeout_sec=0.05)
+            while time.monotonic() < deadline and not arrived.is_set():
+                msg = Image(height=480, width=640, encoding='rgb8', step=640 * 3,
+                            data=rgb.tobytes())
+                msg.header.stamp = self.node.get_clock().now().to_msg()
+                msg.header.frame_id = 'test_camera'
+                stamps.append((msg.header.stamp.sec, msg.header.stamp.nanosec))
+                pub.publish(msg)
+                arrived.wait(min(0.2, max(0.0, deadline - time.monotonic())))
         finally:
             self.node.destroy_subscription(sub)
             self.node.destroy_publisher(pub)
-        return received, stamps
+        return list(received), stamps
 
     def test_active_then_outputs_flow_and_lifecycle_set(self):
-        self._wait_state('active')
+        self.client.wait_state(NODE, 'active')
         received, stamps = self._publish_until_labels(60.0)
         self.assertTrue(received, 'no segmentation/labels within 60 s')
         labels = received[0]
@@ -139,11 +111,11 @@ class TestPcLaunch(unittest.TestCase):
 
         # ros2 lifecycle set deactivate: no outputs; activate: they come back.
         self._transition(Transition.TRANSITION_DEACTIVATE)
-        self.assertEqual(self._state(), 'inactive')
+        self.assertEqual(self.client.state(NODE), 'inactive')
         received, _ = self._publish_until_labels(3.0)
         self.assertEqual(received, [], 'labels published while inactive')
         self._transition(Transition.TRANSITION_ACTIVATE)
-        self.assertEqual(self._state(), 'active')
+        self.assertEqual(self.client.state(NODE), 'active')
         received, _ = self._publish_until_labels(30.0)
         self.assertTrue(received, 'no labels after activating again')
 

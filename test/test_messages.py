@@ -14,7 +14,7 @@
 
 """Output messages built from arrays, without any middleware."""
 
-from deeplab_ros.nav.geometry import pack_points
+from deeplab_ros.nav.cloud import pack_organized, pack_points
 from deeplab_ros.node.diagnostics import Report, WARN
 import numpy as np
 import pytest
@@ -42,12 +42,36 @@ def test_camera_info_is_scaled_to_the_label_image():
         width=1280, height=720, distortion_model='plumb_bob', d=[0.1] * 5,
         k=[900.0, 0, 640, 0, 910, 360, 0, 0, 1], p=[900.0, 0, 640, 5, 0, 910, 360, 6, 0, 0, 1, 0])
     info.roi.width, info.roi.height = 1280, 720
-    out = messages.scaled_camera_info(
-        info, messages.header(1, 2, 'cam'), (513, 289), (513 / 1280, 289 / 720))
+    out = messages.scaled_camera_info(info, messages.header(1, 2, 'cam'), (1280, 720),
+                                      (513, 289))
+    sx, sy = 513 / 1280, 289 / 720  # pixel centres: c' = (c + 0.5) * s - 0.5
     assert (out.width, out.height, out.header.frame_id) == (513, 289, 'cam')
-    assert out.k[0] == pytest.approx(900 * 513 / 1280) and out.k[5] == pytest.approx(144.5)
-    assert out.p[3] == pytest.approx(5 * 513 / 1280) and out.p[7] == pytest.approx(6 * 289 / 720)
+    assert out.k[0] == pytest.approx(900 * sx) and out.k[5] == pytest.approx(360.5 * sy - 0.5)
+    assert out.p[3] == pytest.approx(5 * sx) and out.p[7] == pytest.approx(6 * sy)
     assert list(out.d) == [0.1] * 5 and out.roi.width == 513
+
+
+def test_camera_info_scales_from_its_own_size_as_the_clouds_do():
+    # Calibrated at 640x360, images at 1280x720: K is for 640x360, whatever the image size.
+    info = sensor_msgs.CameraInfo(width=640, height=360, k=[450.0, 0, 320, 0, 450, 180, 0, 0, 1])
+    out = messages.scaled_camera_info(info, messages.header(0, 0, 'cam'), (1280, 720),
+                                      (1280, 720))
+    assert out.k[0] == pytest.approx(900.0) and out.k[2] == pytest.approx(640.5)
+    uncalibrated_size = sensor_msgs.CameraInfo(k=[900.0, 0, 640, 0, 900, 360, 0, 0, 1])
+    out = messages.scaled_camera_info(uncalibrated_size, messages.header(0, 0, 'cam'),
+                                      (1280, 720), (640, 360))
+    assert out.k[0] == pytest.approx(450.0) and out.k[2] == pytest.approx(319.75)
+
+
+def test_organized_clouds_have_the_label_size_and_nan_where_unknown():
+    xyz = np.full((2, 3, 3), np.nan, np.float32)
+    xyz[1, 2] = (0.5, 0.25, 2.0)
+    cloud = messages.point_cloud(messages.header(1, 2, 'cam'), pack_organized(xyz))
+    assert (cloud.height, cloud.width, cloud.point_step, cloud.row_step) == (2, 3, 16, 48)
+    assert not cloud.is_dense and [f.name for f in cloud.fields] == ['x', 'y', 'z']
+    points = np.frombuffer(bytes(cloud.data), np.float32).reshape(2, 3, 4)[..., :3]
+    np.testing.assert_array_equal(points[1, 2], [0.5, 0.25, 2.0])
+    assert np.isnan(points[0]).all()
 
 
 def test_point_clouds_are_dense_xyz_label():
@@ -71,7 +95,8 @@ def test_diagnostic_status_from_a_report():
     assert [(kv.key, kv.value) for kv in status.values] == [('fps', '9.5')]
 
 
-@pytest.mark.skipif(not messages.HAVE_LABEL_INFO, reason='vision_msgs is not installed')
+@pytest.mark.requires('vision_msgs', 'LabelInfo is built where vision_msgs is installed '
+                      '(no PyPI wheel); this runs in the real-install route')
 def test_label_info_names_every_class():
     info = messages.label_info(messages.header(0, 0, ''), ('background', 'person'))
     assert [(c.class_id, c.class_name) for c in info.class_map] == [

@@ -274,9 +274,10 @@ def test_live_parameters(ros, node, io, bird, segmenter):
     height, width = result.labels.shape
     assert (labels.width, labels.height) == (width, height) == (info.width, info.height)
     assert max(width, height) == 513
-    sx, sy = result.scale
-    assert info.k[0] == pytest.approx(500.0 * sx) and info.k[5] == pytest.approx(171.5 * sy)
-    assert info.p[2] == pytest.approx(256.0 * sx)
+    sx, sy = result.scale  # pixel centres: c' = (c + 0.5) * s - 0.5
+    assert info.k[0] == pytest.approx(500.0 * sx)
+    assert info.k[5] == pytest.approx(172.0 * sy - 0.5)
+    assert info.p[2] == pytest.approx(256.5 * sx - 0.5)
     np.testing.assert_array_equal(h.as_array(mask), (result.labels == 3) * 255)
     assert h.same_header(mask, stamp)
     assert io[1]['color'].find(lambda m: h.same_header(m, stamp)) is None

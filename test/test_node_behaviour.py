@@ -147,42 +147,90 @@ def test_max_rate_delivers_the_asked_rate_and_every_frame_is_counted(setup):
     ros.node.destroy_subscription(labels.sub)
 
 
-def test_a_malformed_burst_while_a_good_frame_waits_leaves_the_good_one(setup):
-    ros, node, io = setup
-    labels = h.Collector(ros.node, Image, '/segmentation/labels')
+def _burst(ros, io, labels, publisher, fqn, name, camera='/'):
+    """
+    Publish a good frame and 4 malformed ones while max_rate holds the camera back.
+
+    :return: The counts before and after, the diagnostics after, and whether the good frame
+        was segmented (after a second good frame, which is always segmented).
+    """
     bird = h.load_rgb('bird.bmp')
-    assert ros.set_params(FQN, max_rate=1.0)[0].successful
+    assert ros.set_params(fqn, max_rate=1.0)[0].successful
     ros.wait_for(lambda: labels.messages, what='a first frame',
-                 every=lambda: io['image'].publish(_frame(bird)))
-    before = _counts(_values(ros, io))
-    good = _frame(bird)  # the camera is not due for ~1 s: these wait in the queue together
+                 every=lambda: publisher.publish(_frame(bird)))
+
+    def values(predicate=lambda v: True, what='diagnostics'):
+        def check():
+            msg = io['diagnostics'].find(
+                lambda m: h.diagnostic_values(m, name, camera) is not None)
+            found = msg and h.diagnostic_values(msg, name, camera)
+            return found if found and predicate(found) else None
+        return ros.wait_for(check, what=what)
+    before = _counts(values())
+    good = _frame(bird)  # the camera is not due for ~1 s: these wait in the middleware
     bad = [_frame(bird) for _ in range(4)]
     for msg in bad:
         msg.encoding = 'rgb16'
-    io['image'].publish(good)
-    for msg in bad:
-        io['image'].publish(msg)
-    stamp = good.header.stamp.sec * 1_000_000_000 + good.header.stamp.nanosec
-    ros.wait_for(lambda: labels.find(lambda m: h.same_header(m, stamp)), what='the good frame')
-    values = _values(ros, io, lambda v: int(v['frames_rejected']) >= before['rejected'] + 4,
-                     'rejections')
-    after = _counts(values)
-    assert after['rejected'] == before['rejected'] + 4
-    assert after['dropped'] == before['dropped']
+    for msg in [good] + bad:
+        publisher.publish(msg)
+    after_values = values(lambda v: int(v['frames_rejected']) > before['rejected'],
+                          'rejections')
+    second = _frame(bird)
+    stamps = [m.header.stamp.sec * 1_000_000_000 + m.header.stamp.nanosec
+              for m in (good, second)]
+    ros.wait_for(lambda: labels.find(lambda m: h.same_header(m, stamps[1])),
+                 what='the next good frame', every=lambda: publisher.publish(second))
+    after = _counts(values(lambda v: int(v['frames_received']) >= before['received'] + 6))
+    assert ros.set_params(fqn, max_rate=0.0)[0].successful
+    segmented = labels.find(lambda m: h.same_header(m, stamps[0])) is not None
+    return before, after, after_values, segmented
+
+
+def test_a_malformed_newest_frame_replaces_a_good_one_at_the_default_depth(setup):
+    ros, node, io = setup
+    labels = h.Collector(ros.node, Image, '/segmentation/labels')
+    before, after, values, segmented = _burst(ros, io, labels, io['image'], FQN, NAME)
+    # Depth 1: only the newest waits; the good frame and 3 malformed ones were replaced.
+    assert not segmented
+    assert after['rejected'] == before['rejected'] + 1
+    assert (after['throttled'] + after['dropped']) - (before['throttled'] + before['dropped']) \
+        >= 4
+    assert after['lost'] == before['lost']
     assert "unsupported encoding 'rgb16'" in values['last_reject_reason']
     assert values['_level'] == 1  # WARN, with the reason
-    assert ros.set_params(FQN, max_rate=0.0)[0].successful
     ros.node.destroy_subscription(labels.sub)
+
+
+def test_a_qos_depth_override_keeps_the_newest_good_frame_of_those_waiting(setup,
+                                                                           tmp_path):
+    ros, _, io = setup
+    name, namespace = 'deeplab_depth5', '/depth5'
+    node = h.NodeProcess(name, {'model': MODEL, 'num_threads': '2', 'diagnostics_period': '0.2',
+                                f'qos_overrides.{namespace}/image.subscription.depth': '5'},
+                         tmp_path, namespace=namespace)
+    try:
+        fqn = f'{namespace}/{name}'
+        assert ros.change_state(fqn, h.CONFIGURE) and ros.change_state(fqn, h.ACTIVATE)
+        publisher = ros.node.create_publisher(Image, f'{namespace}/image', QoSProfile(
+            depth=5, reliability=ReliabilityPolicy.BEST_EFFORT))
+        labels = h.Collector(ros.node, Image, f'{namespace}/segmentation/labels')
+        before, after, values, segmented = _burst(ros, io, labels, publisher, fqn, name,
+                                                  namespace)
+        assert segmented  # the newest good frame of the 5 waiting
+        assert after['rejected'] == before['rejected'] + 4
+        assert after['lost'] == before['lost']
+    finally:
+        assert node.stop() == 0, node.log()
 
 
 def test_a_message_nobody_can_read_is_rejected_and_the_node_goes_on(setup):
     ros, node, io = setup
+    labels = h.Collector(ros.node, Image, '/segmentation/labels')  # the node segments
     raw = ros.node.create_publisher(Image, '/image', QoSProfile(
         depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
     values = _values(ros, io, lambda v: 'unreadable message' in v.get('last_reject_reason', ''),
                      'rejection', every=lambda: raw.publish(b'\x00\x01\x00\x00' + b'\xff' * 12))
     assert values['_level'] == 1
-    labels = h.Collector(ros.node, Image, '/segmentation/labels')
     bird = h.load_rgb('bird.bmp')
     ros.wait_for(lambda: labels.messages, what='labels after it',
                  every=lambda: io['image'].publish(_frame(bird)))
@@ -257,10 +305,12 @@ def test_transitions_log_one_line_each(setup):
     ros, node, io = setup
     assert ros.change_state(FQN, h.DEACTIVATE)
     assert ros.change_state(FQN, h.CLEANUP)
-    with pytest.raises(AssertionError, match='did not answer'):  # not a transition from here
-        ros.call(ChangeState, f'{FQN}/change_state', ChangeState.Request(
-            transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN)), timeout=3.0)
-    assert ros.state(FQN) == 'unconfigured'  # the node is still there
+    # Not a transition from here: answered at once with success false, on every distribution.
+    start = time.monotonic()
+    answer = ros.call(ChangeState, f'{FQN}/change_state', ChangeState.Request(
+        transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN)), timeout=10.0)
+    assert answer.success is False and time.monotonic() - start < 10.0
+    assert ros.state(FQN) == 'unconfigured'  # the node is still there and serving
     assert ros.change_state(FQN, Transition.TRANSITION_UNCONFIGURED_SHUTDOWN)
     ros.wait_for(lambda: 'shut down from unconfigured' in node.log(), what='shutdown log')
     log = node.log()

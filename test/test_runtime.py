@@ -123,6 +123,9 @@ def test_delegate_options_parse():
     assert parse_options(['device=usb:0', ' cache_file_path = /tmp/x ']) == {
         'device': 'usb:0', 'cache_file_path': '/tmp/x'}
     assert parse_options({'device': 'pci:0'}) == {'device': 'pci:0'}
+    # A later key wins; an empty value leaves the option out (a board argument `none`).
+    assert parse_options(['device_name=/dev/ethosu0', 'cache_file_path=/c/', 'cache_file_path=',
+                          'device_name=/dev/ethosu1']) == {'device_name': '/dev/ethosu1'}
     with pytest.raises(DelegateError, match='key=value'):
         parse_options(['device'])
 

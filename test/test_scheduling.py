@@ -131,8 +131,8 @@ def test_round_robin_serves_every_ready_camera_in_turn():
 
 def test_a_simulated_stream_keeps_every_frame_accounted_for():
     rng = random.Random(7)
-    schedule = CameraSchedule(FrameStats(), queue=5)
-    sequence, t = 0, 0.0
+    schedule = CameraSchedule(FrameStats())
+    sequence, t, lost = 0, 0.0, 0
     for _ in range(500):
         t += 0.05
         if rng.random() < 0.1:
@@ -144,8 +144,10 @@ def test_a_simulated_stream_keeps_every_frame_accounted_for():
             continue
         waiting = [Taken(sequence + i + 1, BAD if rng.random() < 0.2 else GOOD)
                    for i in range(rng.randint(1, 5))]
-        sequence += len(waiting) + rng.randint(0, 3)
-        chosen = schedule.choose(waiting, t, 8.0)
+        missing = rng.randint(0, 3)
+        lost += rng.randint(0, missing)  # some never arrived, as the middleware reports
+        sequence += len(waiting) + missing
+        chosen = schedule.choose(waiting, t, 8.0, lost)
         if chosen is not None:
             if rng.random() < 0.1:
                 schedule.stats.on_failed('RuntimeError: invoke failed')
@@ -159,8 +161,8 @@ def test_frames_taken_only_to_count_them_while_idle_are_idle():
     schedule = CameraSchedule(FrameStats())
     schedule.choose([Taken(1)], 0.0, 0.0)
     schedule.note_idle()
-    schedule.discard([Taken(4)])
-    schedule.discard([Taken(9)])
+    schedule.discard([Taken(4)], 0.5)
+    schedule.discard([Taken(9)], 0.6)
     assert schedule.stats.idle == 8 and schedule.stats.received == 9
     assert balanced(schedule.stats) is False  # one processed frame is still to be counted
     schedule.stats.on_processed({})
@@ -176,17 +178,26 @@ def test_a_new_max_rate_applies_at_once():
     assert gate.due(5.0) == pytest.approx(0.4)
 
 
-def test_frames_missing_while_the_queue_was_not_full_were_lost_in_transport():
-    schedule = CameraSchedule(FrameStats(), queue=5)
-    schedule.choose([Taken(1)], 0.0, 0.0)
-    schedule.choose([Taken(4)], 0.1, 0.0)  # one frame waiting, two missing: never arrived
+def test_frames_the_middleware_reports_lost_count_as_lost_the_rest_as_dropped():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0, lost_total=0)
+    schedule.choose([Taken(4)], 0.1, 0.0, lost_total=2)  # two of 2, 3 never arrived
     assert schedule.stats.lost == 2 and schedule.stats.dropped == 0
-    schedule.choose([Taken(9 + i) for i in range(5)], 0.2, 0.0)  # a full queue: replaced
+    schedule.choose([Taken(9 + i) for i in range(5)], 0.2, 0.0, lost_total=2)
     assert schedule.stats.dropped == 4 + 4 and schedule.stats.lost == 2
     assert balanced(schedule.stats) is False
     for _ in range(3):  # the three frames chosen
         schedule.stats.on_processed({})
     assert balanced(schedule.stats)
+
+
+def test_loss_reported_before_its_gap_is_seen_is_kept_for_it():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0, lost_total=0)
+    schedule.choose([Taken(2)], 0.1, 0.0, lost_total=1)  # frame 3 is lost, said early
+    assert schedule.stats.lost == 0
+    schedule.choose([Taken(4)], 0.2, 0.0, lost_total=1)
+    assert schedule.stats.lost == 1 and schedule.stats.dropped == 0
 
 
 def test_a_second_publisher_or_a_restart_does_not_inflate_the_counts():
@@ -199,30 +210,31 @@ def test_a_second_publisher_or_a_restart_does_not_inflate_the_counts():
 
 
 def test_two_publishers_taken_in_batches_are_counted_each_against_its_own_numbers():
-    schedule = CameraSchedule(FrameStats(), queue=5)
+    schedule = CameraSchedule(FrameStats())
     batches = [[1000], [10, 11], [1001], [12, 13], [1002], [16, 17], [1005]]
+    lost_total = [0, 0, 0, 0, 0, 2, 4]
     for index, batch in enumerate(batches):
-        schedule.choose([Taken(n) for n in batch], 0.1 * index, 0.0)
-    # 14, 15 and 1003, 1004 never arrived (fewer waiting than the queue holds); the older
-    # frame of each two-frame batch was not chosen.
+        schedule.choose([Taken(n) for n in batch], 0.1 * index, 0.0, lost_total[index])
+    # 14, 15 and 1003, 1004 never arrived (the middleware said so); the older frame of each
+    # two-frame batch was not chosen.
     c = counts(schedule.stats)
     assert (c['received'], c['lost'], c['dropped'], c['rejected']) == (14, 4, 3, 0)
 
 
-def test_a_hole_between_frames_taken_together_is_transport_loss_even_in_a_full_queue():
-    schedule = CameraSchedule(FrameStats(), queue=3)
-    schedule.choose([Taken(1)], 0.0, 0.0)
-    schedule.choose([Taken(5), Taken(7), Taken(8)], 0.1, 0.0)
-    # 2-4 replaced while the worker was busy; 6 missing between two waiting frames: lost.
+def test_a_queue_override_keeps_several_frames_and_the_reported_loss_stays_lost():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0, lost_total=0)
+    schedule.choose([Taken(5), Taken(7), Taken(8)], 0.1, 0.0, lost_total=1)
+    # 2-4 replaced while the worker was busy; 6 never arrived (reported): lost.
     assert schedule.stats.dropped == 3 + 2 and schedule.stats.lost == 1
 
 
 def test_transport_loss_under_max_rate_is_lost_not_throttled():
-    schedule = CameraSchedule(FrameStats(), queue=5)
+    schedule = CameraSchedule(FrameStats())
     schedule.due(0.0, 30.0)
-    schedule.choose([Taken(1)], 0.0, 30.0)
-    assert schedule.due(0.01, 30.0) > 0.01  # the worker waits for the rate: throttled
-    schedule.choose([Taken(3)], 0.2, 30.0)  # a 10 Hz camera whose frame 2 never came
+    schedule.choose([Taken(1)], 0.0, 30.0, lost_total=0)
+    assert schedule.due(0.01, 30.0) > 0.01  # the worker waits for the rate
+    schedule.choose([Taken(3)], 0.2, 30.0, lost_total=1)  # frame 2 never came
     assert schedule.stats.lost == 1 and schedule.stats.throttled == 0
 
 
@@ -238,7 +250,46 @@ def test_a_rate_set_to_zero_and_back_counts_from_the_last_frame_accepted():
 def test_restart_forgets_frames_published_while_unsubscribed():
     schedule = CameraSchedule(FrameStats())
     schedule.choose([Taken(10)], 0.0, 0.0)
-    schedule.restart(queue=5)  # deactivated, then activated again
+    schedule.restart()  # deactivated, then activated again
     schedule.choose([Taken(90)], 8.0, 0.0)
     assert schedule.stats.received == 2 and schedule.stats.dropped == 0
-    assert schedule.queue == 5
+
+
+def test_a_restarted_publishers_stale_entry_cannot_absorb_a_later_gap():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(5000)], 0.0, 0.0)
+    for index, sequence in enumerate(range(1, 5000, 500)):  # restarted: counts up again
+        schedule.choose([Taken(sequence)], 0.5 + 0.5 * index, 0.0)
+    schedule.choose([Taken(4999)], 6.0, 0.0)
+    before = schedule.stats.dropped
+    schedule.choose([Taken(5003)], 6.1, 0.0)  # 5000-5002 skipped by this publisher
+    assert schedule.stats.dropped - before == 3
+
+
+def test_frames_skipped_after_max_rate_let_go_are_dropped_not_throttled():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 5.0)  # next due at 0.2
+    # A 20 Hz camera; the worker was busy with another camera until 0.4: frames 2-10 were
+    # skipped, half while max_rate held the camera back, half while the worker was busy.
+    schedule.choose([Taken(11)], 0.4, 5.0)
+    stats = schedule.stats
+    assert stats.throttled in (4, 5) and stats.throttled + stats.dropped == 9
+
+
+def test_a_publisher_that_pauses_while_another_goes_on_is_counted_against_its_own_numbers():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(500)], 0.0, 0.0)  # publisher A, far ahead in numbers
+    for index in range(40):  # A pauses; publisher B goes on at 10 Hz
+        schedule.choose([Taken(index + 1)], 0.1 * (index + 1), 0.0)
+    schedule.choose([Taken(503)], 4.05, 0.0)  # A again: 501 and 502 were not taken
+    stats = schedule.stats
+    assert stats.received == 1 + 40 + 3 and stats.dropped == 2
+
+
+def test_a_slow_second_publisher_does_not_take_the_frames_of_a_paused_first_one():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(300)], 0.0, 0.0)  # publisher A
+    for index in range(40):  # A pauses; publisher B sends a frame every 0.5 s
+        schedule.choose([Taken(index + 1)], 0.5 * (index + 1), 0.0)
+    schedule.choose([Taken(301)], 20.4, 0.0)  # A again, 0.4 s after B's last frame
+    assert schedule.stats.received == 1 + 40 + 1 and schedule.stats.dropped == 0

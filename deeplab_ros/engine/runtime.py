@@ -87,18 +87,27 @@ class LoadedInterpreter:
 
 
 def parse_options(options: Union[Sequence[str], Mapping[str, Any], None]) -> dict:
-    """Turn ``['key=value', ...]`` (or a mapping) into a dict of delegate options."""
+    """
+    Turn ``['key=value', ...]`` (or a mapping) into a dict of delegate options.
+
+    A later entry with the same key wins; a key whose value is empty (``key=``) is left
+    out: it means unset (a launch argument given as ``none``).
+    """
     if not options:
         return {}
     if isinstance(options, Mapping):
-        return {str(k): str(v) for k, v in options.items()}
+        items = [(str(k), str(v)) for k, v in options.items()]
+    else:
+        items = []
+        for item in options:
+            key, sep, value = str(item).partition('=')
+            if not sep or not key.strip():
+                raise DelegateError('delegate option %r is not of the form key=value' % item)
+            items.append((key, value))
     parsed = {}
-    for item in options:
-        key, sep, value = str(item).partition('=')
-        if not sep or not key.strip():
-            raise DelegateError('delegate option %r is not of the form key=value' % item)
+    for key, value in items:
         parsed[key.strip()] = value.strip()
-    return parsed
+    return {key: value for key, value in parsed.items() if value}
 
 
 def expand_placeholders(options: Mapping[str, str], model: str, cache: Path) -> dict:

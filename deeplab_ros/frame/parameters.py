@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from deeplab_ros.engine.pipeline import RESIZE_CHOICES as RESIZE_MODES
+from deeplab_ros.engine.pipeline import RESIZE_CHOICES as RESIZE_MODES, Segmenter
 from deeplab_ros.engine.postprocess import OUTPUT_RESOLUTIONS
 from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
 from deeplab_ros.frame.codec import OPENCV_MAX_PIXELS
@@ -78,9 +78,10 @@ _SPECS = [
          'loads, else cpu).', CONFIGURE, DELEGATES),
     Spec('delegate_library', '', 'Delegate shared library to load instead of the standard one.',
          CONFIGURE),
-    Spec('delegate_options', [], 'Delegate options as key=value strings, e.g. device=usb:1. In '
-         'values, {model} stands for the file name (no suffix) of the model loaded and {cache} '
-         'for the cache folder (DEEPLAB_ROS_HOME, default ~/.cache/deeplab_ros).', CONFIGURE),
+    Spec('delegate_options', [], 'Delegate options as key=value strings, e.g. device=usb:1; a '
+         'later key wins, an empty value (key=) leaves the option out. In values, {model} '
+         'stands for the file name (no suffix) of the model loaded and {cache} for the cache '
+         'folder (DEEPLAB_ROS_HOME, default ~/.cache/deeplab_ros).', CONFIGURE),
     Spec('delegate_fallback', False, 'Run on the CPU when the delegate cannot load '
          '(diagnostics then WARN with the reason).', CONFIGURE),
     Spec('num_threads', 0, 'CPU threads for inference and post-processing; 0: one per CPU '
@@ -92,9 +93,10 @@ _SPECS = [
     Spec('input_transport', 'raw', 'raw: subscribe to <camera>/image; compressed: to '
          '<camera>/image/compressed (JPEG or PNG).', CONFIGURE, INPUT_TRANSPORTS),
     Spec('geometry', 'none', 'Semantic point clouds (segmentation/obstacles, '
-         'segmentation/ground): none; depth (from <camera>/depth, registered to the colour '
-         'camera); ground_plane (flat ground, camera_height/pitch/roll). Needs camera_info.',
-         CONFIGURE, GEOMETRIES),
+         'segmentation/ground, and segmentation/points with one point per label pixel for '
+         "Nav2's semantic segmentation layer): none; depth (from <camera>/depth, registered "
+         'to the colour camera); ground_plane (flat ground, camera_height/pitch/roll). Needs '
+         'camera_info.', CONFIGURE, GEOMETRIES),
     Spec('resize_mode', 'auto', 'How images fit the model input: letterbox (keep aspect, pad '
          'as DeepLab does), stretch (whole input, aspect changed), or auto (the measured best '
          'for the model: letterbox unless the registry says otherwise).', LIVE, RESIZE_MODES),
@@ -122,6 +124,9 @@ _SPECS = [
          'segmentation/obstacles, e.g. [person, car].'),
     Spec('ground_classes', [], 'Class names (or ids) whose pixels go to segmentation/ground '
          '(traversable surface), e.g. [road, sidewalk].'),
+    Spec('rectified', False, 'The camera images are rectified (an image_rect topic): the '
+         "clouds use camera_info's projection P and no distortion; false: raw images, whose "
+         'rays are undistorted with K and D (D all zero or no distortion model: as they are).'),
     Spec('cloud_stride', 4, 'Point clouds use every n-th pixel in x and y (bounds the cloud '
          'size).', bounds=(1, 64)),
     Spec('max_range', 10.0, 'Points farther than this from the camera (metres) are dropped.',
@@ -203,6 +208,41 @@ def check_together(values: Dict[str, Any]) -> Optional[str]:
     return None
 
 
+def open_segmenter(values: Dict[str, Any],
+                   progress: Optional[Callable[[int, int], None]] = None) -> Segmenter:
+    """
+    Check a complete set of parameter values, then load, check and warm up the model.
+
+    What configure does, shared by the node and the bag tool.
+
+    :raises ValueError: A value, or a class list for this model, is invalid (the reason).
+    :raises deeplab_ros.errors.DeeplabError: The model or delegate cannot be loaded (what
+        to do).
+    """
+    reason = next(filter(None, (check(n, v) for n, v in values.items())), None)
+    reason = reason or check_together(values)
+    if reason:
+        raise ValueError(reason)
+    segmenter = Segmenter.open(
+        values['model'], runtime=values['runtime'], delegate=values['delegate'],
+        delegate_library=values['delegate_library'],
+        delegate_options=values['delegate_options'],
+        delegate_fallback=values['delegate_fallback'],
+        num_threads=values['num_threads'] or None, labels=values['labels'],
+        palette=values['palette'], resize_mode=values['resize_mode'],
+        output_resolution=values['output_resolution'], progress=progress)
+    try:
+        reason = next(filter(None, (check(name, values[name], class_ids=segmenter.class_ids)
+                                    for name in CLASS_LISTS)), None)
+        if reason:
+            raise ValueError(reason)
+        segmenter.warmup(values['warmup_runs'])
+    except Exception:
+        segmenter.close()
+        raise
+    return segmenter
+
+
 def parse_text(name: str, text: str) -> Any:
     """
     Turn a launch argument's text into a value of the parameter's type.
@@ -256,6 +296,7 @@ class Live:
     mask_ids: Tuple[int, ...]
     obstacle_ids: Tuple[int, ...]
     ground_ids: Tuple[int, ...]
+    rectified: bool
     cloud_stride: int
     max_range: float
     depth_slop: float

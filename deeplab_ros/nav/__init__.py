@@ -12,4 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Navigation geometry: rays, ground-plane and depth points, clouds. Pure numpy, no ROS."""
+"""
+Navigation geometry from label maps: numpy and OpenCV, no ROS.
+
+- :mod:`~deeplab_ros.nav.camera`: intrinsics with lens distortion, rays, scaled camera_info.
+- :mod:`~deeplab_ros.nav.ground`: points of a camera above flat ground (no depth needed).
+- :mod:`~deeplab_ros.nav.depth`: points from a registered depth image.
+- :mod:`~deeplab_ros.nav.cloud`: class tables and PointCloud2 layouts.
+"""

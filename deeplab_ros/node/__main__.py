@@ -16,6 +16,6 @@
 
 import sys
 
-from deeplab_ros.node.segmentation_node import main
+from deeplab_ros.node.main import main
 
 sys.exit(main())

@@ -32,7 +32,8 @@ WARN = 1
 ERROR = 2
 
 #: Timed stages, in pipeline order. ``end_to_end`` runs from the input stamp to publish.
-STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
+STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'render', 'clouds', 'publish',
+          'end_to_end')
 
 #: Fraction of the frames offered to the worker that may be dropped before WARN.
 DROP_WARN_RATIO = 0.5

@@ -25,10 +25,13 @@ import sys
 from typing import Sequence, Tuple
 
 from builtin_interfaces.msg import Time
-from deeplab_ros.nav.geometry import POINT_FIELDS, POINT_STEP
+from deeplab_ros.frame.parameters import Spec
+from deeplab_ros.nav.camera import scale_camera_info
+from deeplab_ros.nav.cloud import ORGANIZED_FIELDS, POINT_FIELDS
 from deeplab_ros.node.diagnostics import Report
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, PointField
 from std_msgs.msg import Header
 
@@ -40,6 +43,7 @@ except ImportError:  # vision_msgs is an optional dependency (not on PyPI)
 
 _BIG_ENDIAN = sys.byteorder == 'big'
 _POINT_FIELDS = [PointField(**field._asdict()) for field in POINT_FIELDS]
+_ORGANIZED_FIELDS = [PointField(**field._asdict()) for field in ORGANIZED_FIELDS]
 
 
 def header(sec: int, nanosec: int, frame_id: str) -> Header:
@@ -64,36 +68,56 @@ def image(head: Header, pixels: np.ndarray, encoding: str) -> Image:
     return msg
 
 
-def scaled_camera_info(info: CameraInfo, head: Header, size: Tuple[int, int],
-                       scale: Tuple[float, float]) -> CameraInfo:
-    """Return camera_info for an image of ``size`` made by scaling the camera's by ``scale``."""
-    sx, sy = scale
-    k, p = list(info.k), list(info.p)
-    for index in (0, 2):
-        k[index] *= sx
-    for index in (4, 5):
-        k[index] *= sy
-    for index in (0, 2, 3):
-        p[index] *= sx
-    for index in (5, 6, 7):
-        p[index] *= sy
-    out = CameraInfo(header=head, width=size[0], height=size[1],
+def scaled_camera_info(info: CameraInfo, head: Header, image_size: Tuple[int, int],
+                       label_size: Tuple[int, int]) -> CameraInfo:
+    """
+    Return camera_info for the label image: K, P and ROI scaled to ``label_size``.
+
+    The intrinsics are for the camera_info's own size (the image's when it gives none), so
+    the clouds and this message scale from the same size (see :mod:`deeplab_ros.nav.camera`).
+    """
+    from_size = (info.width, info.height) if info.width and info.height else image_size
+    k, p, roi = scale_camera_info(info.k, info.p, (info.roi.x_offset, info.roi.y_offset,
+                                                   info.roi.width, info.roi.height),
+                                  from_size, label_size)
+    out = CameraInfo(header=head, width=label_size[0], height=label_size[1],
                      distortion_model=info.distortion_model, d=info.d, r=info.r, k=k, p=p,
                      binning_x=info.binning_x, binning_y=info.binning_y)
-    out.roi.x_offset = int(info.roi.x_offset * sx)
-    out.roi.y_offset = int(info.roi.y_offset * sy)
-    out.roi.width = int(info.roi.width * sx)
-    out.roi.height = int(info.roi.height * sy)
+    out.roi.x_offset, out.roi.y_offset, out.roi.width, out.roi.height = roi
     out.roi.do_rectify = info.roi.do_rectify
     return out
 
 
 def point_cloud(head: Header, packed: np.ndarray) -> PointCloud2:
-    """Return a dense, unorganised PointCloud2 of points packed by geometry.pack_points."""
-    return PointCloud2(header=head, height=1, width=packed.shape[0], fields=_POINT_FIELDS,
-                       is_bigendian=False, point_step=POINT_STEP,
-                       row_step=POINT_STEP * packed.shape[0], data=_bytes_of(packed),
-                       is_dense=True)
+    """
+    Return a PointCloud2 of points packed by :mod:`deeplab_ros.nav.cloud`.
+
+    A 1-D array is a dense list of labelled points (height 1); a 2-D one is organized, one
+    point per label pixel, NaN where unknown (not dense).
+    """
+    organized = packed.ndim == 2
+    height, width = packed.shape if organized else (1, packed.shape[0])
+    step = packed.dtype.itemsize
+    msg = PointCloud2(header=head, height=height, width=width,
+                      fields=_ORGANIZED_FIELDS if organized else _POINT_FIELDS,
+                      is_bigendian=False, point_step=step, row_step=step * width,
+                      is_dense=not organized)
+    msg.data = _bytes_of(packed)  # as is: the constructor would copy it once more
+    return msg
+
+
+def parameter_descriptor(spec: Spec) -> ParameterDescriptor:
+    """Return the ParameterDescriptor of a parameter: description, choices or range."""
+    descriptor = ParameterDescriptor(description=spec.full_description)
+    if spec.choices:
+        descriptor.additional_constraints = 'one of: ' + ', '.join(spec.choices)
+    elif spec.bounds is not None and isinstance(spec.default, int):
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(spec.bounds[0]), to_value=int(spec.bounds[1]), step=1)]
+    elif spec.bounds is not None:
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(spec.bounds[0]), to_value=float(spec.bounds[1]), step=0.0)]
+    return descriptor
 
 
 def diagnostic_status(name: str, hardware_id: str, report: Report) -> DiagnosticStatus:

@@ -18,17 +18,20 @@ Frame scheduling: which camera's frame the worker takes next, and what became of
 Pure Python, no ROS. The node's worker takes camera frames from the middleware itself, and
 only when it is free to segment one: frames that arrive while it is busy, while ``max_rate``
 holds a camera back, or while nobody subscribes to an output stay in the middleware, which
-keeps the newest few, and cost no Python work. Every frame is still accounted for: the
-publisher numbers its frames (publication sequence numbers), so a gap between two frames the
-worker took counts the frames it never took, attributed to why it did not take them.
+keeps the newest (one by default) and replaces older ones, so they cost no Python work.
+Every frame is still accounted for: the publisher numbers its frames (publication sequence
+numbers), so a gap between two frames the worker took counts the frames it never took, and
+the middleware's message-lost count (Fast DDS reports frames that never arrived) says how
+many of those were lost in transport; the rest were skipped, for the reason that applied.
 Several publishers on one topic number their frames independently: each frame is counted
 against the publisher whose last number is the highest below its own (exact while their
-numbers stay apart, as a restarted publisher's or a second one's do).
+numbers stay apart, as a restarted publisher's or a second one's do), preferring publishers
+heard from recently, so that a restarted publisher's old entry cannot absorb a later gap.
 """
 
 from dataclasses import dataclass
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 from deeplab_ros.node.diagnostics import FrameStats
 
@@ -36,6 +39,10 @@ from deeplab_ros.node.diagnostics import FrameStats
 _NO_SEQUENCE = (None, 0, (1 << 64) - 1)
 #: Publishers followed per camera topic; the one heard from least recently is forgotten.
 _PUBLISHERS = 4
+#: A publisher not heard from for this long is not preferred for a frame (see _gap).
+STALE_S = 2.0
+#: The rate taken for a publisher heard from once (frames a second).
+MAX_RATE_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -87,29 +94,26 @@ class CameraSchedule:
     One camera: when its next frame may be taken, and the accounting of its frames.
 
     The worker calls :meth:`due` (and :meth:`note_idle` when no output has subscribers)
-    before waiting, and :meth:`choose` with everything it took at once, oldest first.
+    before waiting, and :meth:`choose` with everything it took at once, oldest first, and the
+    middleware's cumulative message-lost count of the subscription.
     """
 
-    def __init__(self, stats: FrameStats, queue: int = 1) -> None:
-        """
-        Account into ``stats``.
-
-        :param queue: Frames the middleware keeps while the worker is busy (the
-            subscription's depth): a gap while fewer were waiting means frames were lost.
-        """
+    def __init__(self, stats: FrameStats) -> None:
+        """Account into ``stats``."""
         self.stats = stats
         self.gate = RateGate()
-        self.queue = queue
-        self._publishers: List[List[int]] = []  # [last sequence, batch], least recent first
-        self._batch = 0
+        self._publishers: List[List[float]] = []  # [last number, heard at, rate], oldest first
         self._idle = False
-        self._throttled = False
+        self._lost_seen = 0
+        self._lost_pending = 0
+        self._taken_at: Optional[float] = None
 
-    def restart(self, queue: int) -> None:
+    def restart(self) -> None:
         """Start counting afresh (at activate: frames sent while unsubscribed never came)."""
-        self.queue = queue
         self._publishers = []
-        self._idle = self._throttled = False
+        self._idle = False
+        self._lost_seen = self._lost_pending = 0
+        self._taken_at = None
 
     def note_idle(self) -> None:
         """Record that no output has subscribers: frames not taken meanwhile are idle."""
@@ -117,90 +121,113 @@ class CameraSchedule:
 
     def due(self, now: float, max_rate: float) -> float:
         """Return when the next frame may be taken (at or before ``now``: at once)."""
-        due = self.gate.due(max_rate)
-        if due > now:
-            self._throttled = True
-        return due
+        return self.gate.due(max_rate)
 
-    def _skipped(self, count: int, lost: bool = False) -> None:
-        """Count frames the worker did not take or did not choose, with the reason why."""
-        if count <= 0:
-            return
-        if lost:
-            self.stats.on_lost(count)
-        elif self._idle:
-            self.stats.on_idle(count)
-        elif self._throttled:
-            self.stats.on_throttled(count)
-        else:
-            self.stats.on_dropped(count)
-
-    def _gap(self, sequence: Optional[int]) -> Tuple[int, bool]:
+    def _gap(self, sequence: Optional[int], now: float) -> int:
         """
-        Return how many frames its publisher sent since its last one taken.
+        Return how many frames the frame's publisher sent since its last one taken.
 
-        Also whether that one was taken in this batch.
+        The frame is counted against the publisher heard from within :data:`STALE_S` whose
+        last number is the highest below its own, and that could have sent this one since
+        at the rate it has been sending (twice that, plus 2); failing that, against the
+        highest below. So a restarted publisher's old entry, not heard from since, does not
+        take its frames, nor does a slow second publisher those of a paused first one.
         """
         if sequence in _NO_SEQUENCE:
-            return 0, False
+            return 0
         earlier = [p for p in self._publishers if p[0] < sequence]
+        fresh = [p for p in earlier if now - p[1] <= STALE_S
+                 and sequence - p[0] - 1 <= 2.0 * p[2] * (now - p[1]) + 2]
         if not earlier:  # a publisher not heard from before, or restarted
-            publisher = [sequence, self._batch]
-            gap, in_batch = 0, False
+            publisher, gap = [sequence, now, MAX_RATE_HZ], 0
         else:
-            publisher = max(earlier, key=lambda p: p[0])
+            publisher = max(fresh or earlier, key=lambda p: p[0])
             self._publishers.remove(publisher)
-            gap, in_batch = sequence - publisher[0] - 1, publisher[1] == self._batch
-            publisher[:] = sequence, self._batch
+            gap = int(sequence - publisher[0] - 1)
+            if now > publisher[1]:
+                publisher[2] = (gap + 1) / (now - publisher[1])
+            publisher[:2] = sequence, now
         self._publishers = (self._publishers + [publisher])[-_PUBLISHERS:]
-        return gap, in_batch
+        return gap
 
-    def _account(self, taken: Sequence[Taken]) -> List[int]:
+    def _skipped(self, count: int, now: float, due: float) -> None:
+        """
+        Count frames the worker did not take, with the reason that applied.
+
+        While ``max_rate`` held the camera back (until ``due``) they were throttled, after
+        that dropped (the worker was busy); the gap is split by time, exact within a frame
+        for a camera publishing at a steady rate.
+        """
+        if count <= 0:
+            return
+        if self._idle:
+            self.stats.on_idle(count)
+            return
+        throttled = 0
+        if self._taken_at is not None and due > self._taken_at and now > self._taken_at:
+            share = min(1.0, (due - self._taken_at) / (now - self._taken_at))
+            throttled = int(round(count * share))
+        if throttled:
+            self.stats.on_throttled(throttled)
+        if count - throttled:
+            self.stats.on_dropped(count - throttled)
+
+    def _account(self, taken: Sequence[Taken], now: float, due: float,
+                 lost_total: Optional[int]) -> List[int]:
         """
         Count frames taken together (oldest first) and those missing before each.
 
-        The middleware keeps waiting frames in order and replaces the oldest only once its
-        queue is full: frames missing between two taken together, or before frames taken when
-        the queue was not full, never arrived (lost). Others were not taken (see
-        :meth:`_skipped`). Malformed frames are rejected.
-
+        :param lost_total: The middleware's cumulative count of frames lost on the way to
+            this subscription (None: not reported). Missing frames are lost up to what it
+            reported since the last call; the rest were skipped (:meth:`_skipped`).
         :return: The indices of the well-formed frames.
         """
-        self._batch += 1
-        replaced = len(taken) >= self.queue or self._idle
+        if lost_total is not None:
+            self._lost_pending += max(0, lost_total - self._lost_seen)
+            self._lost_seen = lost_total
+        missing = sum(self._gap(frame.sequence, now) for frame in taken)
+        lost = min(missing, self._lost_pending)
+        self._lost_pending -= lost
+        self.stats.on_received(missing + len(taken))
+        if lost:
+            self.stats.on_lost(lost)
+        self._skipped(missing - lost, now, due)
         good = []
         for index, frame in enumerate(taken):
-            gap, in_batch = self._gap(frame.sequence)
-            self.stats.on_received(gap + 1)
-            self._skipped(gap, in_batch or not replaced)
             if frame.reject_reason:
                 self.stats.on_rejected(frame.reject_reason)
             else:
                 good.append(index)
+        self._taken_at = now
         return good
 
-    def discard(self, taken: Sequence[Taken]) -> None:
+    def discard(self, taken: Sequence[Taken], now: float,
+                lost_total: Optional[int] = None) -> None:
         """Account for frames taken only to keep the counts current (idle camera)."""
-        self._skipped(len(self._account(taken)))
+        self._idle = True
+        good = self._account(taken, now, -math.inf, lost_total)
+        if good:
+            self.stats.on_idle(len(good))
 
-    def choose(self, taken: Sequence[Taken], now: float, max_rate: float) -> Optional[int]:
+    def choose(self, taken: Sequence[Taken], now: float, max_rate: float,
+               lost_total: Optional[int] = None) -> Optional[int]:
         """
         Account for frames taken together and return the index of the one to segment.
 
         The newest well-formed frame is chosen; malformed ones are rejected (so a malformed
-        frame never displaces a good one), older good ones are skipped like frames never
-        taken, with the reason that applied (idle, throttled, else dropped; frames missing
-        while the queue was not full were lost in transport).
+        frame never displaces a good one taken with it), older good ones are dropped.
 
         :param taken: The frames taken, oldest first.
+        :param lost_total: As for :meth:`_account`.
         :return: Index into ``taken``, or None when every frame was malformed.
         """
-        good = self._account(taken)
+        good = self._account(taken, now, self.gate.due(max_rate), lost_total)
+        self._idle = False
         if not good:
             return None
-        self._skipped(len(good) - 1)
+        if len(good) > 1:
+            self.stats.on_dropped(len(good) - 1)
         self.gate.accepted(now, max_rate)
-        self._idle = self._throttled = False
         return good[-1]
 
 

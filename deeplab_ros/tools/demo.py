@@ -29,7 +29,6 @@ processes unless ``FASTRTPS_DEFAULT_PROFILES_FILE`` is set.
 import argparse
 import os
 from pathlib import Path
-import random
 import signal
 import subprocess
 import sys
@@ -41,7 +40,6 @@ import cv2
 import numpy as np
 
 NODE_NAME = 'deeplab'
-PROFILE_VARIABLE = 'FASTRTPS_DEFAULT_PROFILES_FILE'
 DEFAULT_IMAGES = ('cat_720p.jpg', 'bird.bmp')
 OUTPUTS = ('labels', 'color', 'overlay')
 STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
@@ -74,36 +72,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--domain-id', type=int, default=None,
                         help='ROS domain for the demo (default: ROS_DOMAIN_ID if set, else '
                              'a random one in 60..99)')
-
-
-def _profile_file() -> Optional[str]:
-    """Return the package's Fast DDS large-data profile, installed or in the source tree."""
-    candidates = []
-    try:
-        from ament_index_python.packages import get_package_share_directory
-        candidates.append(Path(get_package_share_directory('deeplab_ros')) / 'config')
-    except Exception:  # noqa: B902 - not installed through ament: use the source tree.
-        pass
-    candidates.append(Path(__file__).resolve().parents[2] / 'config')
-    for folder in candidates:
-        path = folder / 'fastdds_large_data.xml'
-        if path.is_file():
-            return str(path)
-    return None
-
-
-def _setup_environment(domain_id: Optional[int]) -> Dict[str, str]:
-    """Set the demo's ROS environment in this process and return it for the node."""
-    if domain_id is not None:
-        os.environ['ROS_DOMAIN_ID'] = str(domain_id)
-    elif not os.environ.get('ROS_DOMAIN_ID'):
-        os.environ['ROS_DOMAIN_ID'] = str(random.randint(60, 99))
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    if not os.environ.get(PROFILE_VARIABLE):
-        profile = _profile_file()
-        if profile:
-            os.environ[PROFILE_VARIABLE] = profile
-    return dict(os.environ)
 
 
 def _load_images(names: List[str]) -> List[Tuple[str, np.ndarray]]:
@@ -147,25 +115,17 @@ class _Demo:
     """The in-process side of the demo: camera publisher, output and diagnostics readers."""
 
     def __init__(self, images: List[Tuple[str, np.ndarray]], rate: float) -> None:
-        """Create the ROS context, node, publisher, subscriptions and service clients."""
-        import rclpy
-        from rclpy.context import Context
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.node import Node
+        """Start the lifecycle client; add the publisher, subscriptions and frame timer."""
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.qos import (HistoryPolicy, QoSProfile, qos_profile_sensor_data,
                                ReliabilityPolicy)
-        from diagnostic_msgs.msg import DiagnosticArray
-        from lifecycle_msgs.srv import ChangeState, GetState
-        from rcl_interfaces.srv import GetParameters
         from sensor_msgs.msg import Image
 
-        self._rclpy = rclpy
+        from deeplab_ros.tools.lifecycle import LifecycleClient
+
         self._Image = Image
-        self.context = Context()
-        rclpy.init(args=[], context=self.context)
-        self.node = Node('deeplab_demo_camera', context=self.context)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
+        self.client = LifecycleClient('deeplab_demo_camera')
+        self.node = self.client.node
         self.images = images
         self.lock = threading.Lock()
         self.playing: Optional[int] = None
@@ -186,20 +146,7 @@ class _Demo:
                 lambda msg, output=output: self._on_output(output, msg), reliable)
         self.node.create_subscription(DiagnosticArray, '/diagnostics', self._on_diagnostics,
                                       QoSProfile(depth=10))
-        self.change_state = self.node.create_client(ChangeState, f'{NODE_NAME}/change_state')
-        self.get_state = self.node.create_client(GetState, f'{NODE_NAME}/get_state')
-        self.get_parameters = self.node.create_client(
-            GetParameters, f'{NODE_NAME}/get_parameters')
         self.timer = self.node.create_timer(1.0 / rate, self._publish)
-        self.spinner = threading.Thread(target=self._spin, daemon=True)
-        self.spinner.start()
-
-    def _spin(self) -> None:
-        """Spin until the context shuts down."""
-        try:
-            self.executor.spin()
-        except Exception:  # noqa: B902 - shutdown races end the spin thread quietly.
-            pass
 
     def _publish(self) -> None:
         """Publish the image being played, stamped now."""
@@ -252,49 +199,20 @@ class _Demo:
                 with self.lock:
                     self.diagnostics[status.name] = values
 
-    def call(self, client, request, timeout: float, what: str):
-        """Call a service and wait for its answer."""
-        if not client.wait_for_service(timeout_sec=timeout):
-            raise DemoError(f'{what}: service {client.srv_name} not available after '
-                            f'{timeout:.0f} s')
-        future = client.call_async(request)
-        deadline = time.monotonic() + timeout
-        while not future.done():
-            if time.monotonic() > deadline:
-                raise DemoError(f'{what}: no answer from {client.srv_name} in {timeout:.0f} s')
-            time.sleep(0.02)
-        return future.result()
-
     def transition(self, transition_id: int, label: str, timeout: float) -> None:
         """Ask the node for a lifecycle transition, as `ros2 lifecycle set` does."""
-        from lifecycle_msgs.srv import ChangeState
-
-        request = ChangeState.Request()
-        request.transition.id = transition_id
-        response = self.call(self.change_state, request, timeout, label)
-        if not response.success:
+        if not self.client.change_state(NODE_NAME, transition_id, timeout):
             raise DemoError(f'{label} failed (see node.log for the reason)')
-
-    def state(self, timeout: float = 5.0) -> str:
-        """Return the node's lifecycle state label."""
-        from lifecycle_msgs.srv import GetState
-
-        return self.call(self.get_state, GetState.Request(), timeout, 'get_state') \
-            .current_state.label
 
     def class_names(self) -> List[str]:
         """Return the node's class_names parameter (empty if unavailable)."""
-        from rcl_interfaces.srv import GetParameters
+        from deeplab_ros.tools.lifecycle import LifecycleError
 
-        request = GetParameters.Request()
-        request.names = ['class_names']
         try:
-            response = self.call(self.get_parameters, request, 5.0, 'get_parameters')
-        except DemoError:
+            names = self.client.get_parameters(NODE_NAME, ['class_names'], 5.0)
+        except LifecycleError:
             return []
-        if not response.values:
-            return []
-        return list(response.values[0].string_array_value)
+        return names.get('class_names') or []
 
     def play(self, index: Optional[int]) -> None:
         """Start playing image ``index`` (None: stop)."""
@@ -304,10 +222,7 @@ class _Demo:
     def close(self) -> None:
         """Shut the ROS side down."""
         self.play(None)
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        self._rclpy.try_shutdown(context=self.context)
-        self.spinner.join(timeout=2.0)
+        self.client.close()
 
 
 def _stop_process(process: subprocess.Popen) -> None:
@@ -414,7 +329,9 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: B902 - report any setup failure as a message.
         print(f'deeplab demo: error: {exc}', file=sys.stderr)
         return 1
-    env = _setup_environment(args.domain_id)
+    from deeplab_ros.tools.lifecycle import PROFILE_VARIABLE, private_domain
+
+    env = private_domain(args.domain_id, apply=True)
     print(f'deeplab demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery '
           f'{env["ROS_AUTOMATIC_DISCOVERY_RANGE"]}, '
           f'{PROFILE_VARIABLE}={env.get(PROFILE_VARIABLE, "(unset)")}')
@@ -435,13 +352,13 @@ def run(args: argparse.Namespace) -> int:
             print(f'started segmentation_node (pid {process.pid}, log {log_path})')
             demo = _Demo(images, args.rate)
             started = time.monotonic()
-            print(f'node state: {demo.state(timeout=args.timeout)}; configuring '
+            print(f'node state: {demo.client.state(NODE_NAME, args.timeout)}; configuring '
                   f'{args.model} on {args.delegate} with {args.threads} thread(s)')
             demo.transition(Transition.TRANSITION_CONFIGURE, 'configure', args.timeout)
             print(f'configured in {time.monotonic() - started:.1f} s; activating')
             demo.transition(Transition.TRANSITION_ACTIVATE, 'activate', 10.0)
-            print(f'node state: {demo.state()}; playing {len(images)} image(s) at '
-                  f'{args.rate:g} Hz for {args.duration:g} s each')
+            print(f'node state: {demo.client.state(NODE_NAME)}; playing {len(images)} '
+                  f'image(s) at {args.rate:g} Hz for {args.duration:g} s each')
             demo.record_diagnostics = True
             play_start = time.monotonic()
             for index in range(len(images)):
@@ -466,7 +383,8 @@ def run(args: argparse.Namespace) -> int:
             demo.transition(Transition.TRANSITION_DEACTIVATE, 'deactivate', 10.0)
             demo.transition(Transition.TRANSITION_CLEANUP, 'cleanup', 10.0)
             demo.transition(Transition.TRANSITION_UNCONFIGURED_SHUTDOWN, 'shutdown', 10.0)
-            print(f'node state: {demo.state()} (deactivated, cleaned up, shut down)')
+            print(f'node state: {demo.client.state(NODE_NAME)} '
+                  '(deactivated, cleaned up, shut down)')
             status = 0
         except Exception as exc:  # noqa: B902 - every failure ends with a message.
             print(f'deeplab demo: error: {exc}', file=sys.stderr)

@@ -1,0 +1,128 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The work on one camera frame: decode, segment, pictures and clouds, timed per stage.
+
+Pure: the node runs it on the frames it takes from the middleware and the bag tool on every
+frame of a bag, so both produce the same outputs from the same frame and settings. Outputs
+are arrays; each side wraps them in its own messages with the frame's header.
+"""
+
+from dataclasses import dataclass, field
+import time
+from typing import AbstractSet, Dict, Optional, Tuple
+
+import cv2
+from deeplab_ros.engine.pipeline import Segmenter
+from deeplab_ros.frame.clouds import CameraClouds
+from deeplab_ros.frame.codec import decode_compressed, decode_raw
+from deeplab_ros.frame.parameters import Live
+from deeplab_ros.frame.wire import Frame
+import numpy as np
+
+#: Image outputs, by output name (``segmentation/<name>``).
+IMAGE_OUTPUTS = ('labels', 'color', 'overlay', 'confidence', 'mask')
+
+
+@dataclass
+class Outputs:
+    """What one frame produced: the outputs asked for, and the time each stage took."""
+
+    labels: np.ndarray                   # HxW class ids, uint8 (uint16 above 256 classes)
+    image_size: Tuple[int, int]          # (width, height) of the decoded camera image
+    color: Optional[np.ndarray] = None   # HxWx3 rgb8
+    overlay: Optional[np.ndarray] = None  # HxWx3 rgb8
+    confidence: Optional[np.ndarray] = None  # HxW mono8 (score models only)
+    mask: Optional[np.ndarray] = None    # HxW mono8, 255 on mask classes
+    clouds: Dict[str, np.ndarray] = field(default_factory=dict)  # packed points by output
+    timings: Dict[str, float] = field(default_factory=dict)  # ms by stage
+
+    @property
+    def labels_encoding(self) -> str:
+        """Return the sensor_msgs/Image encoding of the label map."""
+        return 'mono8' if self.labels.dtype == np.uint8 else 'mono16'
+
+
+class FrameJob:
+    """
+    Segment camera frames with one model, one frame at a time (not thread-safe).
+
+    :attr:`stage` names the stage a frame is in (``idle`` between frames), so that a stage
+    that hangs (a delegate's invoke) can be named from another thread.
+    """
+
+    def __init__(self, segmenter: Segmenter) -> None:
+        """Run frames through ``segmenter``."""
+        self.segmenter = segmenter
+        self.stage = 'idle'
+
+    def decode(self, frame: Frame, max_pixels: int) -> np.ndarray:
+        """Return the frame as RGB uint8, or raise :class:`DecodeError` with the reason."""
+        if frame.fmt:
+            return decode_compressed(frame.fmt, frame.data, max_pixels)
+        return decode_raw(frame.encoding, frame.height, frame.width, frame.step, frame.data,
+                          max_pixels)
+
+    def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
+            clouds: Optional[CameraClouds] = None) -> Outputs:
+        """
+        Decode, segment and compute the wanted outputs of one frame.
+
+        :param wanted: Output names (:data:`IMAGE_OUTPUTS`, :data:`CLOUD_OUTPUTS`); the label
+            map is always computed.
+        :param clouds: The camera's clouds, for the cloud outputs.
+        :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
+        """
+        segmenter = self.segmenter
+        try:
+            self.stage = 'decode'
+            start = time.perf_counter()
+            rgb = self.decode(frame, live.max_input_pixels)
+            decoded = time.perf_counter()
+            self.stage = 'inference'
+            segmenter.resize_mode = live.resize_mode
+            segmenter.output_resolution = live.output_resolution
+            result = segmenter.segment(rgb, confidence='confidence' in wanted)
+            segmented = time.perf_counter()
+            self.stage = 'render'
+            labels = result.labels
+            out = Outputs(labels=labels, image_size=(rgb.shape[1], rgb.shape[0]),
+                          confidence=result.confidence if 'confidence' in wanted else None)
+            if wanted & {'color', 'overlay'}:
+                color = segmenter.colorize(labels)
+                out.color = color if 'color' in wanted else None
+                if 'overlay' in wanted:
+                    base = rgb
+                    if base.shape[:2] != labels.shape:
+                        base = cv2.resize(rgb, (labels.shape[1], labels.shape[0]),
+                                          interpolation=cv2.INTER_AREA)
+                    out.overlay = segmenter.overlay(
+                        base, color, live.overlay_alpha,
+                        None if live.overlay_background else labels)
+            if 'mask' in wanted:
+                out.mask = segmenter.class_mask(labels, live.mask_ids)
+            rendered = time.perf_counter()
+            self.stage = 'clouds'
+            if clouds is not None:
+                out.clouds = clouds.compute(labels, frame.stamp_ns, out.image_size, live,
+                                            wanted)
+            done = time.perf_counter()
+        finally:
+            self.stage = 'idle'
+        out.timings = dict(result.timings)
+        out.timings.update({'decode': (decoded - start) * 1e3,
+                            'render': (rendered - segmented) * 1e3,
+                            'clouds': (done - rendered) * 1e3})
+        return out
