@@ -81,12 +81,17 @@ class NodeProcess:
     """segmentation_node running in a subprocess, with its log captured to a file."""
 
     def __init__(self, name: str, params: Dict[str, str], log_dir: pathlib.Path,
-                 namespace: str = '', env: Optional[Dict[str, str]] = None) -> None:
-        """Start the node; parameters are passed as --ros-args -p name:=value."""
+                 namespace: str = '', env: Optional[Dict[str, str]] = None,
+                 command: Optional[List[str]] = None) -> None:
+        """
+        Start the node; parameters are passed as --ros-args -p name:=value.
+
+        :param command: What starts the node instead of segmentation_node.
+        """
         self.name = name
         self.fqn = f'{namespace}/{name}' if namespace else f'/{name}'
         self.log_path = log_dir / f'{name}.log'
-        args = node_command() + ['--ros-args', '-r', f'__node:={name}']
+        args = (command or node_command()) + ['--ros-args', '-r', f'__node:={name}']
         if namespace:
             args += ['-r', f'__ns:={namespace}']
         for key, value in params.items():

@@ -191,13 +191,21 @@ def test_frames_the_middleware_reports_lost_count_as_lost_the_rest_as_dropped():
     assert balanced(schedule.stats)
 
 
-def test_loss_reported_before_its_gap_is_seen_is_kept_for_it():
+def test_loss_is_counted_when_reported_and_its_gap_later_is_not_counted_twice():
     schedule = CameraSchedule(FrameStats())
     schedule.choose([Taken(1)], 0.0, 0.0, lost_total=0)
     schedule.choose([Taken(2)], 0.1, 0.0, lost_total=1)  # frame 3 is lost, said early
-    assert schedule.stats.lost == 0
+    assert schedule.stats.lost == 1 and schedule.stats.received == 3
     schedule.choose([Taken(4)], 0.2, 0.0, lost_total=1)
-    assert schedule.stats.lost == 1 and schedule.stats.dropped == 0
+    stats = schedule.stats
+    assert (stats.received, stats.lost, stats.dropped) == (4, 1, 0)
+
+
+def test_frames_lost_after_the_last_one_taken_are_counted_without_a_later_frame():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(1)], 0.0, 0.0, lost_total=0)
+    schedule.note_lost(148)  # a camera without the large-data profile: nothing else came
+    assert (schedule.stats.received, schedule.stats.lost) == (149, 148)
 
 
 def test_a_second_publisher_or_a_restart_does_not_inflate_the_counts():
@@ -293,3 +301,11 @@ def test_a_slow_second_publisher_does_not_take_the_frames_of_a_paused_first_one(
         schedule.choose([Taken(index + 1)], 0.5 * (index + 1), 0.0)
     schedule.choose([Taken(301)], 20.4, 0.0)  # A again, 0.4 s after B's last frame
     assert schedule.stats.received == 1 + 40 + 1 and schedule.stats.dropped == 0
+
+
+def test_a_publisher_heard_from_once_does_not_take_the_frames_of_another():
+    schedule = CameraSchedule(FrameStats())
+    schedule.choose([Taken(248)], 0.0, 0.0)  # publisher A; then a pause of 5 s
+    schedule.choose([Taken(1)], 5.0, 0.0)  # publisher B, heard from once
+    schedule.choose([Taken(249)], 5.4, 0.0)  # A again
+    assert schedule.stats.received == 3 and schedule.stats.dropped == 0

@@ -41,8 +41,6 @@ _NO_SEQUENCE = (None, 0, (1 << 64) - 1)
 _PUBLISHERS = 4
 #: A publisher not heard from for this long is not preferred for a frame (see _gap).
 STALE_S = 2.0
-#: The rate taken for a publisher heard from once (frames a second).
-MAX_RATE_HZ = 1000.0
 
 
 @dataclass(frozen=True)
@@ -105,15 +103,30 @@ class CameraSchedule:
         self._publishers: List[List[float]] = []  # [last number, heard at, rate], oldest first
         self._idle = False
         self._lost_seen = 0
-        self._lost_pending = 0
+        self._lost_ahead = 0  # frames counted lost whose gap no frame taken has shown yet
         self._taken_at: Optional[float] = None
 
     def restart(self) -> None:
         """Start counting afresh (at activate: frames sent while unsubscribed never came)."""
         self._publishers = []
         self._idle = False
-        self._lost_seen = self._lost_pending = 0
+        self._lost_seen = self._lost_ahead = 0
         self._taken_at = None
+
+    def note_lost(self, lost_total: Optional[int]) -> None:
+        """
+        Count frames the middleware reports lost on the way, as soon as it does.
+
+        :param lost_total: The subscription's cumulative message-lost count (None: not
+            reported). Frames lost after the last frame taken are counted even when no later
+            frame ever arrives to show their gap; a later gap is not counted twice.
+        """
+        if lost_total is None or lost_total <= self._lost_seen:
+            return
+        new, self._lost_seen = lost_total - self._lost_seen, lost_total
+        self._lost_ahead += new
+        self.stats.on_received(new)
+        self.stats.on_lost(new)
 
     def note_idle(self) -> None:
         """Record that no output has subscribers: frames not taken meanwhile are idle."""
@@ -129,7 +142,8 @@ class CameraSchedule:
 
         The frame is counted against the publisher heard from within :data:`STALE_S` whose
         last number is the highest below its own, and that could have sent this one since
-        at the rate it has been sending (twice that, plus 2); failing that, against the
+        at the rate it has been sending (twice that, plus 2; a publisher heard from once: 2);
+        failing that, against the
         highest below. So a restarted publisher's old entry, not heard from since, does not
         take its frames, nor does a slow second publisher those of a paused first one.
         """
@@ -139,7 +153,7 @@ class CameraSchedule:
         fresh = [p for p in earlier if now - p[1] <= STALE_S
                  and sequence - p[0] - 1 <= 2.0 * p[2] * (now - p[1]) + 2]
         if not earlier:  # a publisher not heard from before, or restarted
-            publisher, gap = [sequence, now, MAX_RATE_HZ], 0
+            publisher, gap = [sequence, now, 0.0], 0
         else:
             publisher = max(fresh or earlier, key=lambda p: p[0])
             self._publishers.remove(publisher)
@@ -177,20 +191,16 @@ class CameraSchedule:
         """
         Count frames taken together (oldest first) and those missing before each.
 
-        :param lost_total: The middleware's cumulative count of frames lost on the way to
-            this subscription (None: not reported). Missing frames are lost up to what it
-            reported since the last call; the rest were skipped (:meth:`_skipped`).
+        :param lost_total: As for :meth:`note_lost`. Missing frames are lost up to what the
+            middleware reported (and was counted then); the rest were skipped
+            (:meth:`_skipped`).
         :return: The indices of the well-formed frames.
         """
-        if lost_total is not None:
-            self._lost_pending += max(0, lost_total - self._lost_seen)
-            self._lost_seen = lost_total
+        self.note_lost(lost_total)
         missing = sum(self._gap(frame.sequence, now) for frame in taken)
-        lost = min(missing, self._lost_pending)
-        self._lost_pending -= lost
-        self.stats.on_received(missing + len(taken))
-        if lost:
-            self.stats.on_lost(lost)
+        lost = min(missing, self._lost_ahead)
+        self._lost_ahead -= lost
+        self.stats.on_received(missing - lost + len(taken))
         self._skipped(missing - lost, now, due)
         good = []
         for index, frame in enumerate(taken):

@@ -152,6 +152,7 @@ class Worker:
         live, now = self.settings(), time.monotonic()
         timeout, candidates = LONGEST_WAIT_S, {}
         for index, camera in enumerate(self.cameras):
+            camera.schedule.note_lost(self.intake.lost(index))
             wanted = camera.wanted(now, live)
             if not wanted:
                 camera.schedule.note_idle()

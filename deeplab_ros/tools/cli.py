@@ -13,9 +13,9 @@
 # limitations under the License.
 
 """
-The ``deeplab`` desk tool: models, segment, bench, eval and demo.
+The ``deeplab`` desk tool: models, segment, bench, eval, demo and bag.
 
-Exit status: 0 on success, 1 on failure, 2 on usage errors.
+Exit status: 0 on success, 1 on failure, 2 on usage errors, 130 after Ctrl-C.
 """
 
 import argparse
@@ -351,6 +351,15 @@ def build_parser() -> argparse.ArgumentParser:
     from deeplab_ros.tools import demo as demo_module
     demo_module.add_arguments(demo)
     demo.set_defaults(func=demo_module.run)
+
+    bag = commands.add_parser('bag', help='label every frame of recorded ROS 2 bags',
+                              description='Segment every camera frame of a rosbag2 folder or '
+                              'MCAP file into a new bag: the inputs passed through plus the '
+                              "node's outputs under each camera's namespace, at the input's "
+                              'timestamps. Needs rosbags (pip install rosbags), not ROS.')
+    from deeplab_ros.tools import bag as bag_module
+    bag_module.add_arguments(bag)
+    bag.set_defaults(func=bag_module.run)
     return parser
 
 

@@ -1,0 +1,78 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The tree's rule, checked on real imports: which code may touch ROS.
+
+engine/, nav/ and frame/ never import ROS (rclpy or message packages), nor do the node's pure
+helpers (its worker loop, scheduling, diagnostics, memory) or the desk tool (the bag tool
+included), except the demo and the lifecycle client it uses. Each set is imported in a fresh
+interpreter, and what it loaded is read from ``sys.modules``.
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+PACKAGE = pathlib.Path(__file__).resolve().parents[1] / 'deeplab_ros'
+ROS = ('rclpy', 'rcl_interfaces', 'sensor_msgs', 'std_msgs', 'builtin_interfaces',
+       'diagnostic_msgs', 'lifecycle_msgs', 'vision_msgs', 'rosidl_runtime_py', 'launch',
+       'launch_ros')
+#: Modules that may use ROS: the node's wiring, and the demo with its lifecycle client.
+ROS_SIDE = {'deeplab_ros.node.segmentation_node', 'deeplab_ros.node.intake',
+            'deeplab_ros.node.camera', 'deeplab_ros.node.messages', 'deeplab_ros.node.main',
+            'deeplab_ros.node.__main__', 'deeplab_ros.tools.demo', 'deeplab_ros.tools.lifecycle'}
+
+
+def modules(folder: str = '') -> list:
+    root = PACKAGE / folder if folder else PACKAGE
+    names = []
+    for path in sorted(root.rglob('*.py')):
+        parts = path.relative_to(PACKAGE.parent).with_suffix('').parts
+        names.append('.'.join(parts[:-1] if parts[-1] == '__init__' else parts))
+    return names
+
+
+def ros_loaded_by(names: list) -> list:
+    """Import ``names`` in a fresh interpreter; return the ROS modules that came with them."""
+    script = ('import importlib, json, sys\n'
+              f'for name in {names!r}:\n'
+              '    importlib.import_module(name)\n'
+              f'print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {ROS!r})))')
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                            timeout=120, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize('folder', ['engine', 'nav', 'frame'])
+def test_the_pure_folders_never_import_ros(folder):
+    assert ros_loaded_by(modules(folder)) == []
+
+
+def test_the_node_helpers_the_worker_and_the_desk_tool_import_no_ros():
+    pure = [name for name in modules() if name not in ROS_SIDE
+            and not name.endswith('__main__')]
+    assert {'deeplab_ros.node.worker', 'deeplab_ros.node.scheduling',
+            'deeplab_ros.tools.cli', 'deeplab_ros.tools.bag'} <= set(pure)
+    assert ros_loaded_by(pure) == []
+
+
+def test_the_ros_side_is_where_the_tree_says():
+    # The rule above would pass vacuously if nothing were left to ROS: these do use it.
+    assert 'rclpy' in ros_loaded_by(['deeplab_ros.node.segmentation_node'])
+    assert 'rclpy' in ros_loaded_by(['deeplab_ros.tools.lifecycle'])
