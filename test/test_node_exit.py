@@ -73,7 +73,7 @@ def test_a_signal_while_streaming_exits_0_without_errors(tmp_path, sig):
 
 #: segmentation_node with a delegate that hangs: every invoke after the warm-up blocks (an
 #: invoke cannot be interrupted), after writing the file named by HANG_MARK.
-HANGING_NODE = '''
+HANGING_NODE = """
 import os, sys, time
 from deeplab_ros.engine.model import Model
 calls = [0]
@@ -87,7 +87,7 @@ def hanging(self):
 Model.invoke = hanging
 from deeplab_ros.node.main import main
 sys.exit(main())
-'''
+"""
 
 
 def test_a_hung_delegate_fails_deactivate_and_sigterm_exits_1_within_the_bound(tmp_path):

@@ -30,7 +30,7 @@ from sensor_msgs.msg import Image
 
 MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
 NAME = 'deeplab_loss'
-CAMERA = '''
+CAMERA = """
 import sys, time, rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
@@ -47,7 +47,7 @@ for _ in range(int(sys.argv[1])):
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(time.time_ns(), 10**9)
     pub.publish(msg)
     time.sleep(1 / 30)
-'''
+"""
 
 
 def test_frames_lost_without_the_large_data_profile_are_counted_lost(tmp_path):
