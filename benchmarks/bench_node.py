@@ -242,11 +242,11 @@ def invoke_loop(model: str, threads: int, rate: float, duration: float) -> Dict[
 
 def _command(impl: str, model: str, threads: int, cameras: List[str], node_params: List[str],
              profile: str, phase: Phase) -> List[str]:
-    if impl == 'node':
+    if impl.startswith('node'):  # node, or a variant: node=<name>:<param>:=<value>,...
         cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={NODE}',
                '-p', f'model:={model}', '-p', f'num_threads:={threads}',
                '-p', 'publish_overlay:=false', '-p', 'diagnostics_period:=1.0']
-        for param in node_params:
+        for param in node_params + [p for p in impl.partition(':')[2].split(',') if p]:
             cmd += ['-p', param]
         if cameras != ['']:
             cmd += ['-p', 'cameras:=[' + ', '.join(c.rstrip('/') for c in cameras) + ']']
@@ -255,7 +255,8 @@ def _command(impl: str, model: str, threads: int, cameras: List[str], node_param
                '--threads', str(threads), '--cameras', ','.join(cameras)]
     if profile:
         cmd = [shutil.which('py-spy') or 'py-spy', 'record', '--format', 'raw', '-r', '200',
-               '-o', os.path.join(profile, f'{impl}_{phase.name}_{os.getpid()}.txt'),
+               '-o', os.path.join(
+                   profile, f'{impl.partition(":")[0]}_{phase.name}_{os.getpid()}.txt'),
                '--'] + cmd
     if phase.one_core:
         cmd = ['taskset', '-c', '1'] + cmd
@@ -275,7 +276,7 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
     if phase.one_core:
         os.sched_setaffinity(0, {0})  # the camera on CPU 0, the node on CPU 1
     cameras = [f'{c}/' for c in CAMERAS[:phase.cameras]] if phase.cameras > 1 else ['']
-    log = open(f'/tmp/bench_node_{impl}_{phase.name}_{os.getpid()}.log', 'w')
+    log = open(f'/tmp/bench_node_{impl.partition(":")[0]}_{phase.name}_{os.getpid()}.log', 'w')
     proc = subprocess.Popen(
         _command(impl, model, threads, cameras, node_params, profile, phase),
         env=_env(domain), stdout=log, stderr=subprocess.STDOUT)
@@ -435,6 +436,9 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--phases', default=','.join(p.name for p in PHASES))
     parser.add_argument('--impls', default=','.join(IMPLS))
+    parser.add_argument('--variant', action='append', default=[], metavar='NAME:NAME:=VALUE',
+                        help='one more node to compare, with extra parameters (repeatable): '
+                        "e.g. 'depth5:qos_overrides./image.subscription.depth:=5'")
     parser.add_argument('--node-param', action='append', default=[], metavar='NAME:=VALUE',
                         help='extra segmentation_node parameter, repeatable')
     parser.add_argument('--json', default='')
@@ -455,13 +459,14 @@ def main() -> None:
         return print(json.dumps(invoke_loop(phase.model or args.model, args.threads,
                                             phase.rate * phase.cameras, args.duration / 2)))
     if args.driver:
-        impl, name, domain = args.driver.split(',')
+        impl, name, domain = args.driver.split(';')
         phase = _phase(name)
         return print(json.dumps(driver(impl, phase, phase.model or args.model, args.threads,
                                        args.duration, int(domain), args.node_param,
                                        args.profile)))
     phases = [_phase(name) for name in args.phases.split(',')]
-    impls = args.impls.split(',')
+    impls = args.impls.split(',') + [variant.partition(':')[0] for variant in args.variant]
+    variants = {v.partition(':')[0]: 'node:' + v.partition(':')[2] for v in args.variant}
     results: Dict[str, Dict[str, List[Dict[str, float]]]] = {}
     runs = 0
     started = time.monotonic()
@@ -471,7 +476,7 @@ def main() -> None:
                 domain = 101 + (os.getpid() + runs) % 50
                 runs += 1
                 argv = ['--invoke', phase.name] if impl == 'invoke' else [
-                    '--driver', f'{impl},{phase.name},{domain}']
+                    '--driver', f'{variants.get(impl, impl)};{phase.name};{domain}']
                 argv += ['--model', args.model]
                 result = _run(args, argv, domain, phase.one_core)
                 results.setdefault(phase.name, {}).setdefault(impl, []).append(result)

@@ -85,6 +85,22 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(f'deselected on this route ({len(names)}): {reason}')
 
 
+@pytest.fixture(scope='module')
+def segmenters():
+    """Return ``get(model name)``: a Segmenter per model (2 threads), opened once a module."""
+    from deeplab_ros.engine.pipeline import Segmenter
+
+    opened = {}
+
+    def get(name: str) -> Segmenter:
+        if name not in opened:
+            opened[name] = Segmenter.open(name, num_threads=2)
+        return opened[name]
+    yield get
+    for segmenter in opened.values():
+        segmenter.close()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Report a missing asset as a skip with why; fail any skip where none may happen."""

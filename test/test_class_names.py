@@ -40,19 +40,6 @@ RUG = (10, 120, 420, 700)          # the red rug left of the cat
 WALL = (900, 1270, 100, 300)       # the light wall behind the cat, right
 
 
-@pytest.fixture(scope='module')
-def segmenters():
-    opened = {}
-
-    def get(name: str) -> Segmenter:
-        if name not in opened:
-            opened[name] = Segmenter.open(name, num_threads=2)
-        return opened[name]
-    yield get
-    for segmenter in opened.values():
-        segmenter.close()
-
-
 def seen(segmenter: Segmenter, color: np.ndarray, where: np.ndarray):
     """Return the most frequent colour over ``where``, its share, and the legend's name."""
     pixels = color[where].reshape(-1, 3)

@@ -41,19 +41,6 @@ def agreement(labels: np.ndarray, reference: np.ndarray) -> float:
     return equal / (2 * reference.size - equal)
 
 
-@pytest.fixture(scope='module')
-def segmenters():
-    opened = {}
-
-    def get(name: str) -> Segmenter:
-        if name not in opened:
-            opened[name] = Segmenter.open(name, num_threads=2)
-        return opened[name]
-    yield get
-    for segmenter in opened.values():
-        segmenter.close()
-
-
 @pytest.mark.parametrize('model', ['deeplabv3_mnv2_dm05_pascal_quant',
                                    'deeplabv3_mnv2_pascal_quant'])
 def test_golden_bird(segmenters, model):
