@@ -12,6 +12,8 @@ SHARED ?= ../shared
 ASSETS := $(abspath $(SHARED))/assets
 # Tests and the demo read models and images from a local mirror when one is there.
 MIRROR ?= $(if $(wildcard $(ASSETS)/models),$(ASSETS)/models:$(ASSETS)/images,)
+# The VOC and CamVid samples, for the evaluation tests.
+DATASETS ?= $(if $(wildcard $(ASSETS)/camvid_val_sample),$(ASSETS),)
 # With the mirror there, a skipped test fails: every test can run (CI).
 NO_SKIPS ?= $(if $(MIRROR),1,)
 PYTEST_ARGS ?=
@@ -58,6 +60,7 @@ define pytest_in
 	AMENT_PREFIX_PATH=$(abspath $(1)) ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST \
 		DEEPLAB_ROS_MIRROR=$(MIRROR) DEEPLAB_ROS_OFFLINE=1 \
 		DEEPLAB_ROS_HOME=$(abspath $(1))/deeplab_home DEEPLAB_ROS_NO_SKIPS=$(NO_SKIPS) \
+		DEEPLAB_ROS_DATASETS=$(DATASETS) \
 		$(1)/bin/python -m pytest -q $(PYTEST_ARGS) test
 endef
 
@@ -70,7 +73,7 @@ pytest-kilted: $(KILTED_VENV)/.package
 # The package as a robot builds it: tracked files in a scratch colcon workspace under /tmp.
 colcon-test:
 	HARNESS_SCRIPT=$(HARNESS_SCRIPT) HARNESS=$(HARNESS) DEEPLAB_ROS_MIRROR=$(MIRROR) \
-		bash .ci/colcon-test
+		DEEPLAB_ROS_NO_SKIPS=$(NO_SKIPS) DEEPLAB_ROS_DATASETS=$(DATASETS) bash .ci/colcon-test
 
 lint: venv
 	$(PY) -m pytest -q test/test_flake8.py test/test_pep257.py test/test_copyright.py

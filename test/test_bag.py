@@ -14,6 +14,7 @@
 
 """``deeplab bag`` on bags written by rosbags: outputs, definitions, passthrough, bad input."""
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -34,7 +35,7 @@ import pytest
 import yaml
 
 try:
-    from deeplab_ros.tools.bag_io import make_typestore
+    from deeplab_ros.tools.bag.msgtypes import make_typestore
     from rosbags.rosbag2 import Reader, StoragePlugin, Writer
     from rosbags.typesys import get_typestore, Stores
 except ImportError:  # without rosbags: the tests are deselected (pytestmark)
@@ -250,11 +251,16 @@ def rosbag2_definition(name, texts):
 def vision_msgs_text(typename):
     """Return vision_msgs 4.1.1's .msg text, from an install or the shared sources (or skip)."""
     name = typename.split('/')[-1]
-    for share in os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) + ['/opt/ros/jazzy']:
+    prefixes = os.environ.get('AMENT_PREFIX_PATH', '').split(os.pathsep) + ['/opt/ros/jazzy']
+    spec = importlib.util.find_spec('vision_msgs')
+    if spec is not None and spec.origin:  # <prefix>/lib/python3.X/site-packages/vision_msgs
+        prefixes.insert(0, str(Path(spec.origin).parents[4]))
+    for share in prefixes:
         path = Path(share, 'share', 'vision_msgs', 'msg', name + '.msg')
         if share and path.is_file():
             return path.read_text()
-    archive = ROOT.parent / 'shared' / 'ros-src' / 'ros-perception+vision_msgs.tar.gz'
+    shared = Path(os.environ.get('DEEPLAB_ROS_DATASETS') or ROOT.parent / 'shared' / 'assets')
+    archive = shared.parent / 'ros-src' / 'ros-perception+vision_msgs.tar.gz'
     if not archive.is_file():
         pytest.skip('vision_msgs .msg sources not found (install vision_msgs)')
     with tarfile.open(archive) as tar:
@@ -380,6 +386,36 @@ def test_passthrough_is_byte_identical_and_optional(tmp_path):
     assert metadata['storage_identifier'] == 'sqlite3'  # the input's
     assert not set(bare) & set(inputs)
     assert bare['/front/segmentation/labels'] == messages['/front/segmentation/labels']
+
+
+@pytest.mark.parametrize('rosbags', ['MCAP storage of another class',
+                                     'MCAP storage with other attributes'])
+def test_a_rosbags_unlike_0_11_9_writes_the_same_bag_through_its_public_api(
+        tmp_path, monkeypatch, rosbags):
+    # The MCAP writer is tuned on rosbags 0.11.9's internals (frame-sized messages written
+    # without copies); a rosbags whose internals differ must give the same bag, only slower.
+    from deeplab_ros.tools.bag import rosbags_internals
+    from rosbags.rosbag2.storage_mcap import McapWriter
+    source = tmp_path / 'in'
+    write_bag(source, count=3, size=(640, 480))  # frames and labels of the copy-free size
+    assert bag(source, '--out', tmp_path / 'tuned') == 0
+    if rosbags == 'MCAP storage of another class':
+        monkeypatch.setitem(Writer.STORAGE_PLUGINS, StoragePlugin.MCAP,
+                            type('McapWriter', (McapWriter,), {}))
+    else:  # expecting an attribute the writer lacks: as if one it uses were absent
+        monkeypatch.setitem(rosbags_internals._MCAP_STATE, 'pending_chunk', object)
+    assert bag(source, '--out', tmp_path / 'public') == 0
+    tuned, tuned_connections, _ = read_bag(tmp_path / 'tuned')
+    public, connections, metadata = read_bag(tmp_path / 'public')
+    inputs, _, _ = read_bag(source)
+    assert public == tuned and len(public['/front/segmentation/labels']) == 3
+    for topic, recorded in inputs.items():
+        assert public[topic] == recorded, topic
+    assert metadata['message_count'] == sum(len(m) for m in public.values())
+    for topic, connection in connections.items():
+        expected = tuned_connections[topic]
+        assert (connection.msgtype, connection.digest, connection.msgdef) == (
+            expected.msgtype, expected.digest, expected.msgdef), topic
 
 
 def test_malformed_frames_are_counted_and_skipped(tmp_path, capsys):

@@ -34,8 +34,8 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get('DEEPLAB_ROS_DATASETS',
-                               Path(__file__).resolve().parents[2] / 'shared' / 'assets'))
+DATASETS = Path(os.environ.get('DEEPLAB_ROS_DATASETS')
+                or Path(__file__).resolve().parents[2] / 'shared' / 'assets')
 CAMVID = DATASETS / 'camvid_val_sample'
 CITYSCAPES = 'deeplab_mobilenet_edgetpu_slim_cityscapes_quant'
 SHIPPED_MAP = ROOT / 'config' / 'camvid_cityscapes.yaml'

@@ -33,43 +33,11 @@ from deeplab_ros.engine.pipeline import DEFAULT_RESIZE_MODE, RESIZE_CHOICES, Seg
 from deeplab_ros.engine.postprocess import UPSAMPLINGS
 from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
 from deeplab_ros.errors import AssetError, DeeplabError
+from deeplab_ros.tools.arguments import fraction, positive, size
 from deeplab_ros.tools.bench import run_bench
 import numpy as np
 
 DEFAULT_MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
-
-
-def _size(text: str) -> tuple:
-    """Parse WxH for argparse."""
-    try:
-        width, height = (int(v) for v in text.lower().split('x'))
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected WIDTHxHEIGHT, e.g. 1280x720, not %r' % text)
-    if width < 1 or height < 1:
-        raise argparse.ArgumentTypeError('width and height must be positive: %r' % text)
-    return width, height
-
-
-def _positive(text: str) -> int:
-    """Parse a positive integer for argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a whole number, not %r' % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError('must be at least 1, not %d' % value)
-    return value
-
-
-def _fraction(text: str) -> float:
-    """Parse a number from 0 to 1 for argparse."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError('expected a number from 0 to 1, not %r' % text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError('must be from 0 to 1, not %s' % text)
-    return value
 
 
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +55,7 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
                         help='run on the CPU if the delegate cannot load (reported)')
     parser.add_argument('--runtime', default='auto', choices=RUNTIMES,
                         help='TensorFlow Lite runtime (default: %(default)s)')
-    parser.add_argument('--threads', '-t', type=_positive, default=None,
+    parser.add_argument('--threads', '-t', type=positive, default=None,
                         help='CPU threads (default: all cores)')
     parser.add_argument('--labels', default='', help='labels file or set name (voc, cityscapes)')
     parser.add_argument('--palette', default='', help='palette file or name (voc, cityscapes)')
@@ -312,18 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_arguments(segment)
     segment.add_argument('inputs', nargs='+', metavar='IMAGE_OR_DIR')
     segment.add_argument('--out', '-o', required=True, help='output folder')
-    segment.add_argument('--alpha', type=_fraction, default=0.5, help='overlay opacity')
+    segment.add_argument('--alpha', type=fraction, default=0.5, help='overlay opacity')
     segment.set_defaults(func=cmd_segment)
 
     bench = commands.add_parser('bench', help='latency of each stage vs raw invoke',
                                 description='Time raw invoke and each pipeline stage (median '
                                 'and p95) on one image, alternating runs.')
     _add_engine_arguments(bench)
-    bench.add_argument('--input-size', type=_size, default=None, metavar='WxH',
+    bench.add_argument('--input-size', type=size, default=None, metavar='WxH',
                        help='camera image size (default 1280x720)')
     bench.add_argument('--image', default='', help='image to use (default: cat_720p.jpg)')
-    bench.add_argument('--runs', type=_positive, default=50, help='timed runs')
-    bench.add_argument('--alpha', type=_fraction, default=0.5, help='overlay opacity')
+    bench.add_argument('--runs', type=positive, default=50, help='timed runs')
+    bench.add_argument('--alpha', type=fraction, default=0.5, help='overlay opacity')
     bench.add_argument('--json', action='store_true', help='print JSON')
     bench.set_defaults(func=cmd_bench)
 
@@ -334,12 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
                                      '--class-map scores data labelled in other classes.')
     _add_engine_arguments(evaluation)
     evaluation.add_argument('--voc', required=True, metavar='DIR', help='dataset folder')
-    evaluation.add_argument('--limit', type=_positive, default=None,
+    evaluation.add_argument('--limit', type=positive, default=None,
                             help='only the first N images')
     evaluation.add_argument('--class-map', default='', metavar='FILE',
                             help="YAML file mapping the model's classes onto the classes the "
                                  'masks are labelled in (e.g. config/camvid_cityscapes.yaml)')
-    evaluation.add_argument('--top', type=_positive, default=10, metavar='N',
+    evaluation.add_argument('--top', type=positive, default=10, metavar='N',
                             help='confusions to list (default: %(default)s)')
     evaluation.add_argument('--json', action='store_true', help='print JSON')
     evaluation.set_defaults(func=cmd_eval)
@@ -357,9 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
                               'MCAP file into a new bag: the inputs passed through plus the '
                               "node's outputs under each camera's namespace, at the input's "
                               'timestamps. Needs rosbags (pip install rosbags), not ROS.')
-    from deeplab_ros.tools import bag as bag_module
-    bag_module.add_arguments(bag)
-    bag.set_defaults(func=bag_module.run)
+    from deeplab_ros.tools.bag import command as bag_command
+    bag_command.add_arguments(bag)
+    bag.set_defaults(func=bag_command.run)
     return parser
 
 

@@ -44,6 +44,8 @@ PROFILE_NAME = 'fastdds_large_data.xml'
 
 #: Seconds to wait for a service, an answer or a state unless told otherwise.
 TIMEOUT = 60.0
+#: Seconds after which a read (get_state, get_parameters) with no answer is asked again.
+RESEND_S = 10.0
 
 
 class LifecycleError(Exception):
@@ -133,10 +135,13 @@ class LifecycleClient:
         self._spinner.join(timeout=5.0)
 
     def call(self, srv_type: Any, service: str, request: Any,
-             timeout: Optional[float] = None) -> Any:
+             timeout: Optional[float] = None, resend_after: Optional[float] = None) -> Any:
         """
         Call a service once it is there and return the response.
 
+        :param resend_after: For a request that may be asked twice (reads): ask again when
+            no answer came within this many seconds. A server that has not yet discovered
+            the client's response reader drops its answer, most often on a busy machine.
         :raises LifecycleError: naming the service that is not there or did not answer
             within ``timeout`` seconds (in all, default: the client's).
         """
@@ -149,13 +154,16 @@ class LifecycleClient:
         if not client.wait_for_service(timeout_sec=timeout):
             raise LifecycleError(f'service {client.srv_name} is not there after {timeout:g} s '
                                  '(is the node running, in this ROS domain?)')
-        future = client.call_async(request)
-        answered = threading.Event()
-        future.add_done_callback(lambda _: answered.set())
-        if not answered.wait(max(0.0, deadline - time.monotonic())):
+        while True:
+            future = client.call_async(request)
+            answered = threading.Event()
+            future.add_done_callback(lambda _: answered.set())
+            left = max(0.0, deadline - time.monotonic())
+            if answered.wait(min(left, resend_after or left)):
+                return future.result()
             client.remove_pending_request(future)
-            raise LifecycleError(f'{client.srv_name} did not answer within {timeout:g} s')
-        return future.result()
+            if time.monotonic() >= deadline:
+                raise LifecycleError(f'{client.srv_name} did not answer within {timeout:g} s')
 
     def change_state(self, node: str, transition_id: int,
                      timeout: Optional[float] = None) -> bool:
@@ -166,7 +174,8 @@ class LifecycleClient:
 
     def state(self, node: str, timeout: Optional[float] = None) -> str:
         """Return the lifecycle state label of a node (as ``ros2 lifecycle get``)."""
-        response = self.call(GetState, f'{node}/get_state', GetState.Request(), timeout)
+        response = self.call(GetState, f'{node}/get_state', GetState.Request(), timeout,
+                             resend_after=RESEND_S)
         return response.current_state.label
 
     def wait_state(self, node: str, label: str, timeout: Optional[float] = None) -> None:
@@ -194,7 +203,8 @@ class LifecycleClient:
         result is empty.
         """
         response = self.call(GetParameters, f'{node}/get_parameters',
-                             GetParameters.Request(names=list(names)), timeout)
+                             GetParameters.Request(names=list(names)), timeout,
+                             resend_after=RESEND_S)
         values = {}
         for name, value in zip(names, response.values):
             value = parameter_value_to_python(value)

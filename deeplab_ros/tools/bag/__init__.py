@@ -1,0 +1,31 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``deeplab bag``: label every camera frame of a recorded ROS 2 bag into a new bag, offline.
+
+Each frame goes through the node's own per-frame job (:class:`deeplab_ros.frame.job.FrameJob`)
+with the node's parameters, and comes out as the node's messages under its camera's namespace,
+at the input message's bag timestamp. Nothing is dropped and nothing depends on timing: the
+same bag and settings give the same output bag.
+
+The modules, in the order a run uses them: :mod:`.command` (options, run, exit status),
+:mod:`.settings` (the node's parameters and the outputs), :mod:`.plan` (what a run reads and
+writes), :mod:`.reader` (the input bag: cameras, frames), :mod:`.pipeline` (reader, labeller
+and writer threads), :mod:`.labeller` (frames into outputs, in input order), :mod:`.messages`
+(the node's messages, with rosbags' types), :mod:`.msgtypes` (types, definitions and hashes
+per distribution), :mod:`.writer` (the output bag), :mod:`.rosbags_internals` (the one place
+that uses rosbags beyond its public API) and :mod:`.report` (progress and summary). Only
+:mod:`.command` and :mod:`.settings` load without rosbags installed.
+"""

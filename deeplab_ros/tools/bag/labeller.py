@@ -1,0 +1,148 @@
+# Copyright 2026 deeplab_ros contributors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Segment the frames the reader hands over into their outputs, in the input's order."""
+
+from collections import deque
+import dataclasses
+from typing import AbstractSet, Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from deeplab_ros.frame.clouds import CLOUD_OUTPUTS
+from deeplab_ros.frame.codec import DecodeError
+from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
+from deeplab_ros.frame.parameters import Live
+from deeplab_ros.tools.bag.messages import Messages
+from deeplab_ros.tools.bag.reader import Camera, Item
+from deeplab_ros.tools.bag.report import Progress
+import numpy as np
+
+_WAIT_NS = 250_000_000  # how long (bag time, past depth_slop) a frame waits for its inputs
+
+
+@dataclasses.dataclass
+class _Entry:
+    """A place in the output order: messages ready to write, or a frame not yet segmented."""
+
+    messages: List[Tuple[str, int, Any]]
+    item: Optional[Item] = None   # a frame waiting for its camera_info or depth image
+    camera: Optional[Camera] = None
+    png: Any = None
+
+
+class Labeller:
+    """
+    Segment frames with the node's per-frame job; hand their messages to the writer in order.
+
+    A frame's outputs go out right after it. A frame waits (in bag time) for its camera's first
+    camera_info and for a depth image as new as it, which a bag may record just after it.
+    """
+
+    def __init__(self, job: FrameJob, live: Live, outputs: AbstractSet[str],
+                 cameras: Sequence[Camera], messages: Messages, writer, png: bool,
+                 progress: Progress) -> None:
+        """Label frames of ``cameras`` with ``job`` into ``outputs``, for ``writer.put``."""
+        self.job, self.live, self.messages = job, live, messages
+        self.wanted = frozenset(outputs & (set(IMAGE_OUTPUTS) | set(CLOUD_OUTPUTS)))
+        self.needs_info = bool(outputs & ({'camera_info'} | set(CLOUD_OUTPUTS)))
+        self.writer, self.png, self.progress = writer, png, progress
+        self.by_topic: Dict[str, Camera] = {}
+        for camera in cameras:
+            for topic in (camera.topic, camera.info_topic, camera.depth_topic):
+                if topic:
+                    self.by_topic[topic] = camera
+        self.entries: Deque[_Entry] = deque()
+        self.frames, self.bag_ns = 0, 0
+
+    def run(self, items: Iterable[Item]) -> None:
+        """Handle the reader's items to the last; raise the reader's error, if any."""
+        for item in items:
+            if item.kind == 'error':
+                raise item.payload
+            self.bag_ns = item.stamp
+            camera = self.by_topic.get(item.topic)
+            if item.kind == 'info' and item.payload is not None:
+                camera.info = item.payload
+                if camera.clouds is not None:
+                    camera.clouds.info = item.payload
+            elif item.kind == 'depth' and item.payload is not None:
+                camera.clouds.add_depth(item.payload)
+                camera.newest_depth_ns = max(camera.newest_depth_ns, item.payload.stamp_ns)
+            elif item.kind == 'skip':
+                camera.skipped += 1
+            passed = [(item.topic, item.stamp, item.data)] if item.write else []
+            if item.kind == 'frame':  # the frame and its outputs go out together
+                self.entries.append(_Entry(passed, item, camera))
+            elif passed:
+                self.entries.append(_Entry(passed))
+            for entry in self.entries:
+                if entry.item is not None and not self._waits(entry):
+                    self._segment(entry)
+            self._flush()
+            self.progress.show(self.frames, self.bag_ns)
+        for entry in self.entries:
+            if entry.item is not None:
+                self._segment(entry)
+        self._flush()
+        self.progress.show(self.frames, self.bag_ns, final=True)
+
+    def _waits(self, entry: _Entry) -> bool:
+        """Return whether a frame waits for its camera's first camera_info or a newer depth."""
+        camera, item = entry.camera, entry.item
+        frame = item.payload[0]
+        if frame is None:
+            return False
+        waits = (camera.info_topic and camera.info is None and self.needs_info) or (
+            camera.depth_topic and camera.newest_depth_ns < frame.stamp_ns)
+        return bool(waits) and self.bag_ns < (
+            item.stamp + self.live.depth_slop * 1e9 + _WAIT_NS)
+
+    def _flush(self) -> None:
+        """Hand the ready entries at the front to the writer."""
+        while self.entries and self.entries[0].item is None:
+            entry = self.entries.popleft()
+            self.writer.put((entry.messages, entry.png))
+
+    def _segment(self, entry: _Entry) -> None:
+        """Segment a frame into its entry's messages; count it or its rejection."""
+        camera, item = entry.camera, entry.item
+        entry.item = None
+        frame, reason = item.payload
+        if frame is None:
+            camera.reject(reason)
+            return
+        try:
+            out = self.job.run(frame, self.live, self.wanted, camera.clouds)
+        except DecodeError as error:
+            camera.reject(str(error))
+            return
+        entry.messages += self.messages.of_frame(camera, frame, out, item.stamp,
+                                                 not camera.label_info_sent)
+        camera.label_info_sent = True
+        if camera.clouds is not None:
+            for note in camera.clouds.notes.values():
+                camera.notes[note] = camera.notes.get(note, 0) + 1
+        counts = np.bincount(out.labels[::4, ::4].ravel(), minlength=len(self.messages.names))
+        camera.pixels = counts if camera.pixels is None else camera.pixels + counts
+        camera.frames += 1
+        self.frames += 1
+        if self.png:
+            name = '%s_%d_%09d' % (camera.namespace.strip('/').replace('/', '_') or 'camera',
+                                   frame.sec, frame.nanosec)
+            unique, n = name, 1
+            while unique in camera.png_names:
+                n += 1
+                unique = f'{name}_{n}'
+            camera.png_names.add(unique)
+            entry.png = (unique, self.job.decode(frame, self.live.max_input_pixels),
+                         out.labels.copy())
