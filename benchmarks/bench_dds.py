@@ -54,9 +54,9 @@ def publisher(rate: float, seconds: float) -> None:
     msg.data = bytes(720 * 3840)
     start, sent = time.monotonic(), 0
     while sent < rate * seconds:
-        due = start + sent / rate
-        if due > time.monotonic():
-            time.sleep(due - time.monotonic())
+        delay = start + sent / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
         pub.publish(msg)
         sent += 1
     time.sleep(1.0)

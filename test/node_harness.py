@@ -168,10 +168,11 @@ class Ros(LifecycleClient):
             os.environ[PROFILE_VARIABLE] = profile
         super().__init__(name, domain_id=DOMAIN_ID, timeout=TIMEOUT)
 
-    def call(self, srv_type, service: str, request, timeout: Optional[float] = None):
+    def call(self, srv_type, service: str, request, timeout: Optional[float] = None,
+             resend_after: Optional[float] = None):
         """Call a service and return its response."""
         try:
-            return super().call(srv_type, service, request, timeout)
+            return super().call(srv_type, service, request, timeout, resend_after)
         except LifecycleError as error:
             raise AssertionError(str(error)) from None
 

@@ -16,7 +16,7 @@
 
 import sys
 
-from deeplab_ros.node.memory import FrameMemory
+from deeplab_ros.frame.memory import FrameMemory
 
 
 def test_memory_is_handed_back_after_an_unusually_large_frame_only():

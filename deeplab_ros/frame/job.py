@@ -22,7 +22,7 @@ are arrays; each side wraps them in its own messages with the frame's header.
 
 from dataclasses import dataclass, field
 import time
-from typing import AbstractSet, Dict, Optional, Tuple
+from typing import AbstractSet, Callable, Dict, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.pipeline import Segmenter
@@ -52,7 +52,12 @@ class Outputs:
     @property
     def labels_encoding(self) -> str:
         """Return the sensor_msgs/Image encoding of the label map."""
-        return 'mono8' if self.labels.dtype == np.uint8 else 'mono16'
+        return labels_encoding(self.labels)
+
+
+def labels_encoding(labels: np.ndarray) -> str:
+    """Return the sensor_msgs/Image encoding of a label map: mono8, or mono16."""
+    return 'mono8' if labels.dtype == np.uint8 else 'mono16'
 
 
 class FrameJob:
@@ -76,13 +81,16 @@ class FrameJob:
                           max_pixels)
 
     def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
-            clouds: Optional[CameraClouds] = None) -> Outputs:
+            clouds: Optional[CameraClouds] = None,
+            on_labels: Optional[Callable[[np.ndarray], None]] = None) -> Outputs:
         """
         Decode, segment and compute the wanted outputs of one frame.
 
         :param wanted: Output names (:data:`IMAGE_OUTPUTS`, :data:`CLOUD_OUTPUTS`); the label
             map is always computed.
         :param clouds: The camera's clouds, for the cloud outputs.
+        :param on_labels: Called with the label map as soon as it is ready, before the
+            pictures and clouds are made (the node publishes it then: navigation first).
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
@@ -95,9 +103,12 @@ class FrameJob:
             segmenter.resize_mode = live.resize_mode
             segmenter.output_resolution = live.output_resolution
             result = segmenter.segment(rgb, confidence='confidence' in wanted)
+            labels = result.labels
+            self.stage = 'publish'
+            if on_labels is not None:
+                on_labels(labels)
             segmented = time.perf_counter()
             self.stage = 'render'
-            labels = result.labels
             out = Outputs(labels=labels, image_size=(rgb.shape[1], rgb.shape[0]),
                           confidence=result.confidence if 'confidence' in wanted else None)
             if wanted & {'color', 'overlay'}:

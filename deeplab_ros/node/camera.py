@@ -23,11 +23,12 @@ import time
 from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import IMAGE_OUTPUTS, Outputs
+from deeplab_ros.frame.job import IMAGE_OUTPUTS, labels_encoding, Outputs
 from deeplab_ros.frame.parameters import Live
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.diagnostics import FrameStats
+import numpy as np
 from sensor_msgs.msg import CameraInfo
 
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often who subscribes to what is read again
@@ -81,6 +82,13 @@ class CameraIO:
                     self.clouds.add_depth(intake.read_frame(serialized, False))
                 except Exception as error:  # unreadable: say so, use the others
                     self.clouds.notes['depth'] = f'unreadable depth message: {error}'
+
+    def publish_labels(self, labels: np.ndarray, frame: Frame) -> float:
+        """Publish a frame's label map with its header; return the ms taken."""
+        start = time.perf_counter()
+        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
+        self.pubs['labels'].publish(messages.image(head, labels, labels_encoding(labels)))
+        return (time.perf_counter() - start) * 1e3
 
     def publish(self, out: Outputs, frame: Frame, wanted: FrozenSet[str]) -> float:
         """Publish a frame's outputs that are wanted, with its header; return the ms taken."""

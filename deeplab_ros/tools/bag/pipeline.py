@@ -21,7 +21,6 @@ the output bag, which it always closes: after Ctrl-C it holds what was done.
 """
 
 import argparse
-import ctypes
 import dataclasses
 from pathlib import Path
 import queue
@@ -36,6 +35,7 @@ from deeplab_ros.frame import parameters
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import DecodeError
 from deeplab_ros.frame.job import FrameJob
+from deeplab_ros.frame.memory import FrameMemory
 from deeplab_ros.tools.bag import msgtypes
 from deeplab_ros.tools.bag.labeller import Labeller
 from deeplab_ros.tools.bag.messages import Messages
@@ -48,22 +48,6 @@ import numpy as np
 
 QUEUE = 8  # items between threads (a 720p rgb8 frame is 2.7 MB)
 END = None  # the last item of a queue
-
-
-def keep_freed_buffers() -> None:
-    """
-    Have glibc keep freed multi-megabyte buffers for reuse (a no-op elsewhere).
-
-    By default glibc maps each buffer of a frame's size afresh and unmaps it when freed, so
-    every frame read, serialized and written costs page faults; kept, the buffers of one
-    frame serve the next.
-    """
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(-3, 32 * 2**20)   # M_MMAP_THRESHOLD: its maximum
-        libc.mallopt(-1, 256 * 2**20)  # M_TRIM_THRESHOLD
-    except (AttributeError, OSError):
-        pass
 
 
 class ReadThread(threading.Thread):
@@ -294,7 +278,7 @@ def label(args: argparse.Namespace, plan: Plan, segmenter) -> int:
                         writer, png is not None, Progress(plan.frames, *plan.window))
     print(f'deeplab bag: {plan.source} -> {plan.out} ({storage}, {plan.distro}; '
           f'{info.model_name}, {info.delegate}, {info.num_threads} threads)')
-    keep_freed_buffers()
+    FrameMemory()
     started, interrupted = time.perf_counter(), False
     writer.start()
     try:

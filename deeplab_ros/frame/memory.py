@@ -15,16 +15,14 @@
 """
 Memory for camera-sized buffers: keep it between frames, give it back after a large frame.
 
-Every frame allocates and frees buffers of a few MB (the serialized frame, label and colour
-maps, message copies inside rclpy and the middleware). With glibc's default, adaptive
-thresholds such buffers keep being mapped and unmapped, so every frame pays page faults:
-measured ~1.7 ms of system time per 720p frame in the node, 8% of its CPU. Fixed thresholds
-keep freed buffers for the next frame; after a frame much larger than the usual ones the
-memory it needed is handed back (``malloc_trim``, then once more after the next frame, as
-the middleware's publishing thread frees its copies late), so that one large frame does not
-leave the process large. (One allocator arena for all threads would let glibc hand back
-more, but measured: it made memory grow by ~0.3 MB per configure/cleanup cycle.) Elsewhere
-than on glibc this does nothing.
+Pure (ctypes and glibc, no ROS): the node and the bag tool use it. Every frame allocates and
+frees buffers of a few MB (the serialized frame, label and colour maps, message copies).
+With glibc's adaptive thresholds such buffers keep being mapped and unmapped, so every frame
+pays page faults. Fixed thresholds keep freed buffers for the next frame; after a frame much
+larger than the usual ones the memory it needed is handed back (``malloc_trim``, then once
+more after the next frame, as a middleware's publishing thread frees its copies late), so
+that one large frame does not leave the process large. Elsewhere than on glibc this does
+nothing. (The README's node data path section gives the measurements.)
 """
 
 from collections import deque
@@ -35,9 +33,11 @@ from typing import Deque, Optional
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-#: Buffers up to this size (a 1080p RGB frame is 6.2 MB) are kept in the heap for reuse;
-#: larger ones (models' tensor arenas, 4K frames) are mapped and unmapped whole.
-MMAP_THRESHOLD = 8 << 20
+#: Buffers up to this size (a 1080p RGB frame is 6.2 MB; the float scores of a 65x65-logits
+#: model upsampled to 513x289, 12.5 MB) are kept in the heap for reuse; larger ones (4K
+#: frames, models' tensor arenas) are mapped and unmapped whole, so that one large frame
+#: does not stay in the heap.
+MMAP_THRESHOLD = 16 << 20
 #: Free heap memory is not returned to the system at every free below this.
 TRIM_THRESHOLD = 512 << 20
 #: A frame needing more than this many times the median size of recent frames is "large".
