@@ -99,14 +99,19 @@ def _env(domain: int) -> Dict[str, str]:
     return env
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Return the CPU seconds of a process and its children (py-spy runs the node as one)."""
+def _usage(pid: int) -> np.ndarray:
+    """
+    Return [CPU seconds, minor page faults] of a process and its children.
+
+    Children count: py-spy runs the profiled process as its child.
+    """
     fields = pathlib.Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    seconds = (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    usage = np.array([(int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK'),
+                      float(fields[7])])
     for task in pathlib.Path(f'/proc/{pid}/task').iterdir():
         for child in (task / 'children').read_text().split():
-            seconds += _cpu_seconds(int(child))
-    return seconds
+            usage += _usage(int(child))
+    return usage
 
 
 def _image_msg(image_cls, header, pixels: np.ndarray, encoding: str):
@@ -333,7 +338,7 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
         prober = threading.Thread(target=probe, daemon=True)
         if phase.rate >= 60:
             prober.start()
-        cpu0 = _cpu_seconds(proc.pid)
+        usage0 = _usage(proc.pid)
         start = time.monotonic()
         sent = 0
         while True:
@@ -349,7 +354,7 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
             sent += 1
         elapsed = time.monotonic() - start
         time.sleep(1.0)  # let the last labels arrive
-        cpu = _cpu_seconds(proc.pid) - cpu0
+        cpu, faults = _usage(proc.pid) - usage0
         stop.set()
         if prober.is_alive():
             prober.join()
@@ -363,6 +368,7 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
             'latency_p50_ms': float(np.percentile(latency, 50)),
             'latency_p95_ms': float(np.percentile(latency, 95)),
             'cpu_ms_per_frame': 1e3 * cpu / max(1, len(got)),
+            'faults_per_frame': faults / max(1, len(got)),
             'camera_fps': per_camera,
             'camera_share_ratio': min(per_camera) / max(per_camera) if max(per_camera) else 0,
         }
@@ -505,8 +511,8 @@ def main() -> None:
           f'1core60hz), 1280x720 rgb8, {args.duration:g} s per phase, {args.rounds} rounds '
           f'(medians), {time.monotonic() - started:.0f} s')
     print(f'{"phase":<10} {"impl":<6} {"processed":>9} {"fps":>6} {"arrived/proc":>12} '
-          f'{"p50 ms":>7} {"p95 ms":>7} {"cpu ms/frame":>12} {"cam share":>9} '
-          f'{"service p95":>11}')
+          f'{"p50 ms":>7} {"p95 ms":>7} {"cpu ms/frame":>12} {"faults/frame":>12} '
+          f'{"cam share":>9} {"service p95":>11}')
     for phase in phases:
         runs_of = results[phase.name]
         for impl in impls:
@@ -515,6 +521,7 @@ def main() -> None:
                   f'{_median(r, "fps"):6.1f} {_median(r, "arrived_per_processed"):12.2f} '
                   f'{_median(r, "latency_p50_ms"):7.1f} {_median(r, "latency_p95_ms"):7.1f} '
                   f'{_median(r, "cpu_ms_per_frame"):12.1f} '
+                  f'{_median(r, "faults_per_frame"):12.0f} '
                   f'{_median(r, "camera_share_ratio"):9.2f} '
                   f'{_median(r, "service_p95_ms"):11.1f}')
         inv = runs_of.get('invoke')
