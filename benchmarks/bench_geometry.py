@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from deeplab_ros.frame.memory import FrameMemory  # noqa: E402, I100
 from deeplab_ros.nav.camera import Intrinsics  # noqa: E402, I100
 from deeplab_ros.nav.cloud import class_lut, pack_organized, pack_points  # noqa: E402
 from deeplab_ros.nav.depth import depth_organized, depth_points  # noqa: E402
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--rounds', type=int, default=100, help='pipeline/cloud rounds')
     args = parser.parse_args()
+    FrameMemory()  # the allocator as the node sets it (frame-sized buffers kept in the heap)
     k = Intrinsics(fx=900.0, fy=900.0, cx=639.5, cy=359.5, width=1280, height=720)
     labels = scene()
     ground = class_lut([ROAD, SIDEWALK], 21)
