@@ -100,15 +100,16 @@ def main() -> None:
         return subscriber(args.seconds)
     print(f'1280x720 rgb8 frames, {args.seconds:g} s per run, best-effort subscriber')
     print(f'{"profile":<22} {"rate":>6} {"sent":>6} {"arrived":>8} {"lost (reported)":>16}')
+    from deeplab_ros.tools.lifecycle import PROFILE_VARIABLE, private_domain
+
+    base = private_domain(id_range=(180, 199))
+    base['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), base.get('PYTHONPATH')]))
     for profile in ('Fast DDS defaults', PROFILE.name):
         for rate in (float(r) for r in args.rates.split(',')):
-            env = dict(os.environ, ROS_DOMAIN_ID=str(180 + os.getpid() % 20),
-                       ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST')
-            env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT),
-                                                              env.get('PYTHONPATH')]))
-            env.pop('FASTRTPS_DEFAULT_PROFILES_FILE', None)
+            env = dict(base)
+            env.pop(PROFILE_VARIABLE, None)
             if profile != 'Fast DDS defaults':
-                env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(PROFILE)
+                env[PROFILE_VARIABLE] = str(PROFILE)
             common = [sys.executable, __file__, '--seconds', str(args.seconds)]
             sub = subprocess.Popen(common + ['--role', 'subscriber'], env=env,
                                    stdout=subprocess.PIPE, text=True)
