@@ -55,6 +55,19 @@ class Frame:
     is_bigendian: bool = False
     fmt: str = ''
 
+    @classmethod
+    def of_message(cls, msg, compressed: bool) -> 'Frame':
+        """
+        Return the fields of a deserialized Image or CompressedImage (of rclpy or rosbags).
+
+        For messages the CDR reader cannot read; ``data`` views the message's pixel bytes.
+        """
+        stamp, data = msg.header.stamp, memoryview(msg.data).cast('B')
+        if compressed:
+            return cls(stamp.sec, stamp.nanosec, msg.header.frame_id, data, fmt=msg.format)
+        return cls(stamp.sec, stamp.nanosec, msg.header.frame_id, data, msg.encoding,
+                   msg.height, msg.width, msg.step, bool(msg.is_bigendian))
+
     @property
     def stamp_ns(self) -> int:
         """Return the header stamp in nanoseconds."""

@@ -82,13 +82,8 @@ def read_frame(serialized: bytes, compressed: bool) -> Frame:
     try:
         return read_compressed(serialized) if compressed else read_image(serialized)
     except WireError:
-        msg = deserialize_message(serialized, CompressedImage if compressed else Image)
-        stamp = msg.header.stamp
-        if compressed:
-            return Frame(stamp.sec, stamp.nanosec, msg.header.frame_id,
-                         memoryview(msg.data), fmt=msg.format)
-        return Frame(stamp.sec, stamp.nanosec, msg.header.frame_id, memoryview(msg.data),
-                     msg.encoding, msg.height, msg.width, msg.step, msg.is_bigendian)
+        return Frame.of_message(deserialize_message(
+            serialized, CompressedImage if compressed else Image), compressed)
 
 
 class Intake:

@@ -70,12 +70,7 @@ def read_frame(typestore, msgtype: str, data) -> Frame:
         msg = typestore.deserialize_cdr(data, msgtype)
     except Exception as error:
         raise ValueError(f'unreadable message: {type(error).__name__}: {error}') from None
-    stamp = msg.header.stamp
-    pixels = memoryview(np.ascontiguousarray(msg.data, np.uint8))
-    if msgtype == COMPRESSED:
-        return Frame(stamp.sec, stamp.nanosec, msg.header.frame_id, pixels, fmt=msg.format)
-    return Frame(stamp.sec, stamp.nanosec, msg.header.frame_id, pixels, msg.encoding,
-                 msg.height, msg.width, msg.step, bool(msg.is_bigendian))
+    return Frame.of_message(msg, msgtype == COMPRESSED)
 
 
 def _first_encoding(reader, topic: str) -> str:
