@@ -42,10 +42,10 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from deeplab_ros.frame.memory import FrameMemory  # noqa: E402, I100
-from deeplab_ros.nav.camera import Intrinsics  # noqa: E402, I100
-from deeplab_ros.nav.cloud import class_lut, pack_organized, pack_points  # noqa: E402
-from deeplab_ros.nav.depth import depth_organized, depth_points  # noqa: E402
-from deeplab_ros.nav.ground import GroundModel  # noqa: E402
+from deeplab_ros.geometry.camera import Intrinsics  # noqa: E402, I100
+from deeplab_ros.geometry.cloud import class_lut, pack_organized, pack_points  # noqa: E402
+from deeplab_ros.geometry.depth import depth_organized, depth_points  # noqa: E402
+from deeplab_ros.geometry.ground import GroundModel  # noqa: E402
 
 SKY, BUILDING, ROAD, SIDEWALK, PERSON, CAR = 0, 2, 7, 8, 15, 13
 # The label map of a 720p image at the dm05 model's scale (letterboxed into 513x513).

@@ -26,7 +26,7 @@ value, and the node leaves such options out.
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from deeplab_ros.frame import parameters
+from deeplab_ros import parameters
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ already set ``FASTRTPS_DEFAULT_PROFILES_FILE``.
 import os
 from typing import List, Optional, Tuple
 
-from deeplab_ros.frame.parameters import SPECS
 from deeplab_ros.launch_args import (board_mismatch, board_values, BOARDS,
                                      parameter_overrides)
+from deeplab_ros.parameters import FLAGS, SPECS
 from launch import LaunchContext, LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction,
                             PopLaunchConfigurations, PushLaunchConfigurations,
@@ -56,8 +56,6 @@ NODE_NAME = 'deeplab'
 PROFILE_VARIABLE = 'FASTRTPS_DEFAULT_PROFILES_FILE'
 #: The package's config/ folder: next to launch/, installed (share/deeplab_ros) or not.
 CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'config')
-FLAGS = {'true': True, 'yes': True, 'on': True, '1': True,
-         'false': False, 'no': False, 'off': False, '0': False}
 
 
 def _flag(context: LaunchContext, name: str) -> bool:

@@ -15,7 +15,7 @@
 """
 The tree's rule, checked on real imports: which code may touch ROS.
 
-engine/, nav/ and frame/ never import ROS (rclpy or message packages), nor do the node's pure
+engine/, geometry/ and frame/ never import ROS (rclpy or message packages), nor do the node's pure
 helpers (its worker loop, scheduling, diagnostics, memory) or the desk tool (the bag tool
 included), except the demo and the lifecycle client it uses. Each set is imported in a fresh
 interpreter, and what it loaded is read from ``sys.modules``.
@@ -59,7 +59,7 @@ def ros_loaded_by(names: list) -> list:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize('folder', ['engine', 'nav', 'frame'])
+@pytest.mark.parametrize('folder', ['engine', 'geometry', 'frame'])
 def test_the_pure_folders_never_import_ros(folder):
     assert ros_loaded_by(modules(folder)) == []
 
@@ -76,3 +76,32 @@ def test_the_ros_side_is_where_the_tree_says():
     # The rule above would pass vacuously if nothing were left to ROS: these do use it.
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.node.segmentation_node'])
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.tools.lifecycle'])
+
+
+def loaded_by(statement: str, prefixes: tuple) -> list:
+    """Run ``statement`` in a fresh interpreter; return the loaded modules under ``prefixes``."""
+    script = (f'import json, sys\n{statement}\n'
+              'print(json.dumps(sorted(m for m in sys.modules '
+              f'if m.split(".")[0] in {prefixes!r})))')
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                            timeout=120, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_the_parameter_schema_and_launch_data_load_neither_numpy_nor_opencv():
+    assert loaded_by('import deeplab_ros.parameters, deeplab_ros.launch_args',
+                     ('numpy', 'cv2')) == []
+
+
+@pytest.mark.requires('launch_ros', 'builds the launch descriptions (launch and launch_ros are '
+                      'not on PyPI); runs in the real-install route')
+def test_the_launch_descriptions_load_neither_numpy_nor_opencv():
+    launch = PACKAGE.parent / 'launch'
+    statement = ('import importlib.util\n'
+                 f'for path in {sorted(str(p) for p in launch.glob("*.launch.py"))!r}:\n'
+                 '    spec = importlib.util.spec_from_file_location("board_launch", path)\n'
+                 '    module = importlib.util.module_from_spec(spec)\n'
+                 '    spec.loader.exec_module(module)\n'
+                 '    module.generate_launch_description()')
+    assert loaded_by(statement, ('numpy', 'cv2')) == []

@@ -29,8 +29,8 @@ from pathlib import Path
 import re
 from typing import Dict, Mapping, Optional
 
-from deeplab_ros.frame.parameters import SPECS
 from deeplab_ros.launch_args import board_mismatch, board_values, BOARDS, parameter_overrides
+from deeplab_ros.parameters import SPECS
 import pytest
 import yaml
 

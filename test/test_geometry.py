@@ -17,9 +17,9 @@
 import math
 
 import cv2
-from deeplab_ros.nav.camera import Intrinsics
-from deeplab_ros.nav.cloud import class_lut
-from deeplab_ros.nav.ground import GroundModel
+from deeplab_ros.geometry.camera import Intrinsics
+from deeplab_ros.geometry.cloud import class_lut
+from deeplab_ros.geometry.ground import GroundModel
 import numpy as np
 import pytest
 

@@ -17,7 +17,7 @@
 from types import SimpleNamespace
 
 import cv2
-from deeplab_ros.nav.camera import Intrinsics, scale_camera_info
+from deeplab_ros.geometry.camera import Intrinsics, scale_camera_info
 import numpy as np
 import pytest
 from sensor_msgs.msg import CameraInfo

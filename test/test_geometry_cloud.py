@@ -14,12 +14,12 @@
 
 """PointCloud2 layouts: selected points with labels, organized points, class tables."""
 
-from deeplab_ros.nav.camera import Intrinsics
-from deeplab_ros.nav.cloud import (class_lut, ORGANIZED_DTYPE, ORGANIZED_FIELDS,
-                                   ORGANIZED_STEP, pack_organized, pack_points, POINT_DTYPE,
-                                   POINT_FIELDS, POINT_STEP)
-from deeplab_ros.nav.depth import depth_organized
-from deeplab_ros.nav.ground import GroundModel
+from deeplab_ros.geometry.camera import Intrinsics
+from deeplab_ros.geometry.cloud import (class_lut, ORGANIZED_DTYPE, ORGANIZED_FIELDS,
+                                        ORGANIZED_STEP, pack_organized, pack_points, POINT_DTYPE,
+                                        POINT_FIELDS, POINT_STEP)
+from deeplab_ros.geometry.depth import depth_organized
+from deeplab_ros.geometry.ground import GroundModel
 import numpy as np
 import pytest
 

@@ -17,9 +17,9 @@
 import math
 
 import cv2
-from deeplab_ros.nav.camera import Intrinsics, scale_camera_info
-from deeplab_ros.nav.cloud import class_lut
-from deeplab_ros.nav.depth import depth_organized, depth_points
+from deeplab_ros.geometry.camera import Intrinsics, scale_camera_info
+from deeplab_ros.geometry.cloud import class_lut
+from deeplab_ros.geometry.depth import depth_organized, depth_points
 import numpy as np
 import pytest
 

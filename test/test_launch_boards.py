@@ -32,7 +32,7 @@ import tempfile
 import unittest
 
 from ament_index_python.packages import get_package_share_directory
-from deeplab_ros.frame.parameters import SPECS
+from deeplab_ros.parameters import SPECS
 from deeplab_ros.tools.lifecycle import LifecycleClient
 from launch_client import require_launch_testing, ros2_command, use_private_domain
 import pytest

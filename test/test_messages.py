@@ -14,7 +14,7 @@
 
 """Output messages built from arrays, without any middleware."""
 
-from deeplab_ros.nav.cloud import pack_organized, pack_points
+from deeplab_ros.geometry.cloud import pack_organized, pack_points
 from deeplab_ros.node.diagnostics import Report, WARN
 import numpy as np
 import pytest

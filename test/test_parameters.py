@@ -18,8 +18,8 @@ from pathlib import Path
 
 from deeplab_ros.engine import registry
 from deeplab_ros.engine.labels import resolve_labels
-from deeplab_ros.frame.parameters import (check, check_together, CLASS_LISTS, CONFIGURE, LIVE,
-                                          Live, parse_text, SPECS)
+from deeplab_ros.parameters import (check, check_together, CLASS_LISTS, CONFIGURE, LIVE,
+                                    Live, parse_text, SPECS)
 import pytest
 import yaml
 

@@ -24,10 +24,10 @@ import statistics
 import threading
 import time
 
-from deeplab_ros.frame.parameters import Live, SPECS
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node.diagnostics import COUNTERS, FrameStats
 from deeplab_ros.node.worker import Camera, Worker
+from deeplab_ros.parameters import Live, SPECS
 import pytest
 
 GOOD = Frame(0, 0, 'camera', memoryview(bytes(12)), 'rgb8', 2, 2, 6)

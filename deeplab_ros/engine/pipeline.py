@@ -17,8 +17,9 @@
 from dataclasses import dataclass
 from pathlib import Path
 import time
-from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
+from deeplab_ros import parameters
 from deeplab_ros.engine import registry
 from deeplab_ros.engine.labels import LabelSet, resolve_labels
 from deeplab_ros.engine.model import Model
@@ -33,7 +34,7 @@ import numpy as np
 #: 'auto' fits images as the registry measured best for the model (letterbox unless it says
 #: otherwise; measured on the VOC train sample, see the README's accuracy table).
 DEFAULT_RESIZE_MODE = 'auto'
-RESIZE_CHOICES = ('auto',) + RESIZE_MODES
+RESIZE_CHOICES = parameters.RESIZE_MODES
 AUTO_RESIZE_MODE = 'letterbox'
 
 
@@ -242,3 +243,39 @@ class Segmenter:
         """Release the interpreter, its delegate and the argmax threads."""
         self._argmax.close()
         self.model.close()
+
+
+def open_segmenter(values: Dict[str, Any],
+                   progress: Optional[Callable[[int, int], None]] = None) -> 'Segmenter':
+    """
+    Check a complete set of parameter values, then load, check and warm up the model.
+
+    What configure does, shared by the node and the bag tool.
+
+    :raises ValueError: A value, or a class list for this model, is invalid (the reason).
+    :raises deeplab_ros.errors.DeeplabError: The model or delegate cannot be loaded (what
+        to do).
+    """
+    reason = next(filter(None, (parameters.check(n, v) for n, v in values.items())), None)
+    reason = reason or parameters.check_together(values)
+    if reason:
+        raise ValueError(reason)
+    segmenter = Segmenter.open(
+        values['model'], runtime=values['runtime'], delegate=values['delegate'],
+        delegate_library=values['delegate_library'],
+        delegate_options=values['delegate_options'],
+        delegate_fallback=values['delegate_fallback'],
+        num_threads=values['num_threads'] or None, labels=values['labels'],
+        palette=values['palette'], resize_mode=values['resize_mode'],
+        output_resolution=values['output_resolution'], progress=progress)
+    try:
+        reason = next(filter(None, (
+            parameters.check(name, values[name], class_ids=segmenter.class_ids)
+            for name in parameters.CLASS_LISTS)), None)
+        if reason:
+            raise ValueError(reason)
+        segmenter.warmup(values['warmup_runs'])
+    except Exception:
+        segmenter.close()
+        raise
+    return segmenter

@@ -29,9 +29,9 @@ from typing import Optional, Tuple
 import cv2
 from deeplab_ros.engine.model import TensorFacts
 from deeplab_ros.engine.preprocess import Fit
+from deeplab_ros.parameters import OUTPUT_RESOLUTIONS
 import numpy as np
 
-OUTPUT_RESOLUTIONS = ('input', 'model')
 #: How low-resolution scores map onto the input: auto picks per axis from the sizes.
 UPSAMPLINGS = ('auto', 'align_corners', 'half_pixel')
 

@@ -25,12 +25,12 @@ from collections import deque
 from typing import AbstractSet, Any, Deque, Dict, Optional, Tuple
 
 from deeplab_ros.frame.codec import decode_depth, DecodeError
-from deeplab_ros.frame.parameters import Live
 from deeplab_ros.frame.wire import Frame
-from deeplab_ros.nav.camera import Intrinsics
-from deeplab_ros.nav.cloud import class_lut, pack_organized, pack_points
-from deeplab_ros.nav.depth import depth_organized, depth_points
-from deeplab_ros.nav.ground import GroundModel
+from deeplab_ros.geometry.camera import Intrinsics
+from deeplab_ros.geometry.cloud import class_lut, pack_organized, pack_points
+from deeplab_ros.geometry.depth import depth_organized, depth_points
+from deeplab_ros.geometry.ground import GroundModel
+from deeplab_ros.parameters import Live
 import numpy as np
 
 #: Clouds of the ``geometry`` parameter, by output name: obstacle points, ground points, and
@@ -111,7 +111,7 @@ class CameraClouds:
 
         :param image_size: ``(width, height)`` of the camera image the labels come from
             (the intrinsics' size when camera_info gives none).
-        :return: ``obstacles`` and ``ground``: :func:`deeplab_ros.nav.cloud.pack_points`
+        :return: ``obstacles`` and ``ground``: :func:`deeplab_ros.geometry.cloud.pack_points`
             arrays; ``points``: an organized (H, W) :func:`pack_organized` array. Clouds that
             cannot be computed are left out, and :attr:`notes` says why.
         """

@@ -35,6 +35,7 @@ from typing import Dict, Iterator, List, Tuple
 
 import cv2
 from deeplab_ros.errors import DeeplabError
+from deeplab_ros.parameters import OPENCV_MAX_PIXELS
 import numpy as np
 
 
@@ -72,7 +73,6 @@ _DECODES_RGB = hasattr(cv2, 'IMREAD_COLOR_RGB')  # OpenCV 4.10 and later
 _IMREAD = getattr(cv2, 'IMREAD_COLOR_RGB', cv2.IMREAD_COLOR) | cv2.IMREAD_IGNORE_ORIENTATION
 
 #: OpenCV's own limit on decoded images (CV_IO_MAX_IMAGE_PIXELS).
-OPENCV_MAX_PIXELS = 1 << 30
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 

@@ -28,8 +28,8 @@ import cv2
 from deeplab_ros.engine.pipeline import Segmenter
 from deeplab_ros.frame.clouds import CameraClouds
 from deeplab_ros.frame.codec import decode_compressed, decode_raw
-from deeplab_ros.frame.parameters import Live
 from deeplab_ros.frame.wire import Frame
+from deeplab_ros.parameters import Live
 import numpy as np
 
 #: Image outputs, by output name (``segmentation/<name>``).

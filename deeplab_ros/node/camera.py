@@ -24,10 +24,10 @@ from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
 from deeplab_ros.frame.job import IMAGE_OUTPUTS, labels_encoding, Outputs
-from deeplab_ros.frame.parameters import Live
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.parameters import Live
 import numpy as np
 from sensor_msgs.msg import CameraInfo
 

@@ -27,7 +27,7 @@ import sys
 import threading
 from typing import Optional, Sequence
 
-from deeplab_ros.frame.parameters import SPECS
+from deeplab_ros.parameters import SPECS
 
 #: What the node needs of rclpy, by feature, and the ROS 2 release that brought it.
 _NEEDS = (('rclpy.lifecycle', 'LifecycleNode', 'add_post_set_parameters_callback', 'Iron'),)

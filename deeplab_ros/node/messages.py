@@ -25,10 +25,10 @@ import sys
 from typing import Sequence, Tuple
 
 from builtin_interfaces.msg import Time
-from deeplab_ros.frame.parameters import Spec
-from deeplab_ros.nav.camera import scale_camera_info
-from deeplab_ros.nav.cloud import ORGANIZED_FIELDS, POINT_FIELDS
+from deeplab_ros.geometry.camera import scale_camera_info
+from deeplab_ros.geometry.cloud import ORGANIZED_FIELDS, POINT_FIELDS
 from deeplab_ros.node.diagnostics import Report
+from deeplab_ros.parameters import Spec
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 import numpy as np
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
@@ -74,7 +74,7 @@ def scaled_camera_info(info: CameraInfo, head: Header, image_size: Tuple[int, in
     Return camera_info for the label image: K, P and ROI scaled to ``label_size``.
 
     The intrinsics are for the camera_info's own size (the image's when it gives none), so
-    the clouds and this message scale from the same size (see :mod:`deeplab_ros.nav.camera`).
+    the clouds and this message scale from the same size (see :mod:`deeplab_ros.geometry.camera`).
     """
     from_size = (info.width, info.height) if info.width and info.height else image_size
     k, p, roi = scale_camera_info(info.k, info.p, (info.roi.x_offset, info.roi.y_offset,
@@ -90,7 +90,7 @@ def scaled_camera_info(info: CameraInfo, head: Header, image_size: Tuple[int, in
 
 def point_cloud(head: Header, packed: np.ndarray) -> PointCloud2:
     """
-    Return a PointCloud2 of points packed by :mod:`deeplab_ros.nav.cloud`.
+    Return a PointCloud2 of points packed by :mod:`deeplab_ros.geometry.cloud`.
 
     A 1-D array is a dense list of labelled points (height 1); a 2-D one is organized, one
     point per label pixel, NaN where unknown (not dense).

@@ -26,17 +26,17 @@ import time
 from typing import Any, Dict, FrozenSet, List, Optional
 
 import cv2
-from deeplab_ros.engine.pipeline import Segmenter
-from deeplab_ros.frame import parameters
+from deeplab_ros import parameters
+from deeplab_ros.engine.pipeline import open_segmenter, Segmenter
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS, DEPTH_QUEUE
 from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
 from deeplab_ros.frame.memory import FrameMemory
-from deeplab_ros.frame.parameters import Live, SPECS
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.camera import CameraIO
 from deeplab_ros.node.diagnostics import EngineSummary
 from deeplab_ros.node.worker import Camera, Worker
+from deeplab_ros.parameters import Live, SPECS
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import ParameterUninitializedException
@@ -141,7 +141,7 @@ class SegmentationNode(LifecycleNode):
         """Validate parameters, load and warm up the model, create the publishers."""
         values = self._values()
         try:
-            segmenter = parameters.open_segmenter(values, self._fetch_progress())
+            segmenter = open_segmenter(values, self._fetch_progress())
         except Exception as error:  # the messages say what to do
             self.get_logger().error(f'configure failed: {error}')
             return _FAILURE

@@ -30,10 +30,10 @@ from typing import (Any, Callable, FrozenSet, List, Optional, Protocol, Sequence
                     Tuple)
 
 from deeplab_ros.frame.codec import check_raw, DecodeError, inspect_compressed
-from deeplab_ros.frame.parameters import Live
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import scheduling
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.parameters import Live
 
 #: How often an idle camera (no subscribers) is checked and its frames counted.
 IDLE_WAIT_S = 0.1

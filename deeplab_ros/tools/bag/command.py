@@ -18,8 +18,8 @@ import argparse
 import sys
 from typing import Tuple
 
+from deeplab_ros.engine.pipeline import open_segmenter
 from deeplab_ros.errors import DeeplabError
-from deeplab_ros.frame import parameters
 from deeplab_ros.tools.arguments import positive, seconds
 from deeplab_ros.tools.bag.settings import OUTPUTS
 
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f'deeplab: note: {note}', file=sys.stderr)
     try:
-        segmenter = parameters.open_segmenter(settled.values)
+        segmenter = open_segmenter(settled.values)
     except ValueError as error:
         raise DeeplabError(str(error)) from None
     try:

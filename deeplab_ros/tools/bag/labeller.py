@@ -21,7 +21,7 @@ from typing import AbstractSet, Any, Deque, Dict, Iterable, List, Optional, Sequ
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import DecodeError
 from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
-from deeplab_ros.frame.parameters import Live
+from deeplab_ros.parameters import Live
 from deeplab_ros.tools.bag.messages import Messages
 from deeplab_ros.tools.bag.reader import Camera, Item
 from deeplab_ros.tools.bag.report import Progress

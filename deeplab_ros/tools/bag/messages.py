@@ -19,8 +19,8 @@ from typing import AbstractSet, Any, List, Sequence, Tuple
 
 from deeplab_ros.frame.job import IMAGE_OUTPUTS, Outputs
 from deeplab_ros.frame.wire import Frame
-from deeplab_ros.nav.camera import scale_camera_info
-from deeplab_ros.nav.cloud import ORGANIZED_FIELDS, POINT_FIELDS
+from deeplab_ros.geometry.camera import scale_camera_info
+from deeplab_ros.geometry.cloud import ORGANIZED_FIELDS, POINT_FIELDS
 from deeplab_ros.tools.bag.msgtypes import CAMERA_INFO, IMAGE, LABEL_INFO, POINT_CLOUD
 from deeplab_ros.tools.bag.reader import Camera
 import numpy as np
@@ -102,7 +102,7 @@ class Messages:
                           do_rectify=roi.do_rectify)), CAMERA_INFO)
 
     def _point_cloud_of(self, head, packed: np.ndarray):
-        """Return a serialized PointCloud2 of nav.cloud points (2-D: organized, not dense)."""
+        """Return a serialized PointCloud2 of geometry.cloud points (2-D: organized, not dense)."""
         organized = packed.ndim == 2
         height, width = packed.shape if organized else (1, packed.shape[0])
         step = packed.dtype.itemsize

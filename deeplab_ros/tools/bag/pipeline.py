@@ -30,8 +30,8 @@ import time
 from typing import Any, Dict, Optional, Sequence, Set, Tuple
 
 import cv2
+from deeplab_ros import parameters
 from deeplab_ros.errors import DeeplabError
-from deeplab_ros.frame import parameters
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import DecodeError
 from deeplab_ros.frame.job import FrameJob

@@ -17,8 +17,8 @@
 import argparse
 from typing import Any, Dict, List, Sequence, Set, Tuple
 
+from deeplab_ros import parameters
 from deeplab_ros.errors import DeeplabError
-from deeplab_ros.frame import parameters
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS
 from deeplab_ros.frame.job import IMAGE_OUTPUTS
 import yaml

@@ -17,8 +17,8 @@
 
 Every point is in the camera's optical frame (z forward, x right, y down, metres) as
 float32. Classes are chosen with boolean lookup tables indexed by class id
-(:func:`deeplab_ros.nav.cloud.class_lut`). Rays (undistorted, see
-:class:`deeplab_ros.nav.camera.Intrinsics`) and their ground hits depend only on the camera
+(:func:`deeplab_ros.geometry.cloud.class_lut`). Rays (undistorted, see
+:class:`deeplab_ros.geometry.camera.Intrinsics`) and their ground hits depend only on the camera
 and the parameters: a :class:`GroundModel` computes them once, and a frame costs a look-up,
 a selection and a gather.
 
@@ -33,9 +33,9 @@ the new optical axis), so the world "up" direction in camera coordinates is
 import math
 from typing import Optional, Tuple
 
-from deeplab_ros.nav.camera import Intrinsics
-from deeplab_ros.nav.cloud import (_check_labels, _check_lut, _check_max_range, _check_stride,
-                                   _empty, _look_up, organized_buffer, Points)
+from deeplab_ros.geometry.camera import Intrinsics
+from deeplab_ros.geometry.cloud import (_check_labels, _check_lut, _check_max_range, _check_stride,
+                                        _empty, _look_up, organized_buffer, Points)
 import numpy as np
 
 # A ray must point down by more than this (cosine with "down", about 0.06 milliradian) to
@@ -231,7 +231,7 @@ class GroundModel:
         object. NaN where that hit (the pixel's own or its foot's) is at or above the horizon
         or beyond ``max_range``, and where no ground pixel lies below. Every pixel, whatever
         the stride. The result is the x, y, z view of an (H, W, 4) buffer, which
-        :func:`deeplab_ros.nav.cloud.pack_organized` packs without a copy.
+        :func:`deeplab_ros.geometry.cloud.pack_organized` packs without a copy.
 
         :param labels: HxW class ids at the size of the model's intrinsics.
         :param ground_lut: bool table of the ground classes (see :func:`class_lut`).

@@ -15,8 +15,9 @@
 """
 The node's parameters: names, defaults, descriptions, ranges and validation.
 
-Pure Python, no ROS: the node declares one ROS parameter per :class:`Spec` (descriptor from
-the spec), the launch files declare one launch argument per spec and type its text with
+Plain data and pure Python (no ROS, NumPy or OpenCV), so that launch files can import it
+cheaply: the node declares one ROS parameter per :class:`Spec` (descriptor from the spec),
+the launch files declare one launch argument per spec and type its text with
 :func:`parse_text`, and both validate with :func:`check`. :class:`Live` is the snapshot of
 the settings that apply at once, swapped as a whole so that a frame sees one consistent set.
 """
@@ -25,10 +26,7 @@ from dataclasses import dataclass
 import math
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from deeplab_ros.engine.pipeline import RESIZE_CHOICES as RESIZE_MODES, Segmenter
-from deeplab_ros.engine.postprocess import OUTPUT_RESOLUTIONS
 from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
-from deeplab_ros.frame.codec import OPENCV_MAX_PIXELS
 import yaml
 
 CONFIGURE = 'configure'
@@ -40,7 +38,17 @@ _SUFFIX = {
 }
 
 INPUT_TRANSPORTS = ('raw', 'compressed')
+#: How an image fits the model input; auto: the registry's choice for the model.
+RESIZE_MODES = ('auto', 'stretch', 'letterbox')
+#: Size of the image outputs: the camera's or the model's.
+OUTPUT_RESOLUTIONS = ('input', 'model')
+#: OpenCV's own limit on the pixels of one image (CV_IO_MAX_IMAGE_PIXELS).
+OPENCV_MAX_PIXELS = 1 << 30
 GEOMETRIES = ('none', 'depth', 'ground_plane')
+
+#: The words a boolean launch argument takes.
+FLAGS = {'true': True, 'yes': True, 'on': True, '1': True,
+         'false': False, 'no': False, 'off': False, '0': False}
 
 #: 3840x2160 (4K UHD): larger frames are rejected; ~0.2 GB of work buffers at that size.
 DEFAULT_MAX_INPUT_PIXELS = 3840 * 2160
@@ -208,41 +216,6 @@ def check_together(values: Dict[str, Any]) -> Optional[str]:
     return None
 
 
-def open_segmenter(values: Dict[str, Any],
-                   progress: Optional[Callable[[int, int], None]] = None) -> Segmenter:
-    """
-    Check a complete set of parameter values, then load, check and warm up the model.
-
-    What configure does, shared by the node and the bag tool.
-
-    :raises ValueError: A value, or a class list for this model, is invalid (the reason).
-    :raises deeplab_ros.errors.DeeplabError: The model or delegate cannot be loaded (what
-        to do).
-    """
-    reason = next(filter(None, (check(n, v) for n, v in values.items())), None)
-    reason = reason or check_together(values)
-    if reason:
-        raise ValueError(reason)
-    segmenter = Segmenter.open(
-        values['model'], runtime=values['runtime'], delegate=values['delegate'],
-        delegate_library=values['delegate_library'],
-        delegate_options=values['delegate_options'],
-        delegate_fallback=values['delegate_fallback'],
-        num_threads=values['num_threads'] or None, labels=values['labels'],
-        palette=values['palette'], resize_mode=values['resize_mode'],
-        output_resolution=values['output_resolution'], progress=progress)
-    try:
-        reason = next(filter(None, (check(name, values[name], class_ids=segmenter.class_ids)
-                                    for name in CLASS_LISTS)), None)
-        if reason:
-            raise ValueError(reason)
-        segmenter.warmup(values['warmup_runs'])
-    except Exception:
-        segmenter.close()
-        raise
-    return segmenter
-
-
 def parse_text(name: str, text: str) -> Any:
     """
     Turn a launch argument's text into a value of the parameter's type.
@@ -255,11 +228,9 @@ def parse_text(name: str, text: str) -> Any:
     default = SPECS[name].default
     text = text.strip()
     if isinstance(default, bool):
-        words = {'true': True, 'yes': True, 'on': True, '1': True,
-                 'false': False, 'no': False, 'off': False, '0': False}
-        if text.lower() not in words:
+        if text.lower() not in FLAGS:
             raise ValueError(f"{name} takes true or false, not '{text}'")
-        return words[text.lower()]
+        return FLAGS[text.lower()]
     if isinstance(default, (int, float)):
         try:
             return type(default)(float(text) if isinstance(default, float) else int(text))

@@ -17,7 +17,7 @@
 
 Every point is in the camera's optical frame (z forward, x right, y down, metres) as
 float32; ``z`` is the depth. A label pixel reads the depth pixel that holds its centre
-(nearest neighbour on the same ray, see :mod:`deeplab_ros.nav.camera` for the pixel
+(nearest neighbour on the same ray, see :mod:`deeplab_ros.geometry.camera` for the pixel
 convention); its ray is the label map's (undistorted) ray. The depth pixel positions and
 rays depend only on the intrinsics and the sizes: they are computed once and cached.
 """
@@ -26,9 +26,9 @@ import functools
 import math
 from typing import Tuple
 
-from deeplab_ros.nav.camera import Intrinsics
-from deeplab_ros.nav.cloud import (_check_labels, _check_lut, _check_max_range, _check_stride,
-                                   _look_up, organized_buffer, Points)
+from deeplab_ros.geometry.camera import Intrinsics
+from deeplab_ros.geometry.cloud import (_check_labels, _check_lut, _check_max_range, _check_stride,
+                                        _look_up, organized_buffer, Points)
 import numpy as np
 
 
@@ -121,7 +121,7 @@ def depth_organized(depth: np.ndarray, depth_scale: float, intrinsics: Intrinsic
     the depth pixel holding its centre (as :func:`depth_points`). NaN where the depth is 0,
     NaN, inf or negative, or the point is farther than ``max_range`` from the optical
     centre. The result is the x, y, z view of an (H, W, 4) buffer, which
-    :func:`deeplab_ros.nav.cloud.pack_organized` packs without a copy.
+    :func:`deeplab_ros.geometry.cloud.pack_organized` packs without a copy.
 
     :param depth: registered depth image (same optical frame, any resolution): uint16
         (16UC1, e.g. millimetres) or float32 (32FC1, metres).

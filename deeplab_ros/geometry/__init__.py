@@ -15,8 +15,8 @@
 """
 Navigation geometry from label maps: numpy and OpenCV, no ROS.
 
-- :mod:`~deeplab_ros.nav.camera`: intrinsics with lens distortion, rays, scaled camera_info.
-- :mod:`~deeplab_ros.nav.ground`: points of a camera above flat ground (no depth needed).
-- :mod:`~deeplab_ros.nav.depth`: points from a registered depth image.
-- :mod:`~deeplab_ros.nav.cloud`: class tables and PointCloud2 layouts.
+- :mod:`~deeplab_ros.geometry.camera`: intrinsics with lens distortion, rays, scaled camera_info.
+- :mod:`~deeplab_ros.geometry.ground`: points of a camera above flat ground (no depth needed).
+- :mod:`~deeplab_ros.geometry.depth`: points from a registered depth image.
+- :mod:`~deeplab_ros.geometry.cloud`: class tables and PointCloud2 layouts.
 """
