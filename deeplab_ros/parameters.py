@@ -45,6 +45,9 @@ OUTPUT_RESOLUTIONS = ('input', 'model')
 #: OpenCV's own limit on the pixels of one image (CV_IO_MAX_IMAGE_PIXELS).
 OPENCV_MAX_PIXELS = 1 << 30
 GEOMETRIES = ('none', 'depth', 'ground_plane')
+#: Whether a frame's pictures are made while the next frame is segmented; auto: where a core
+#: is free for them.
+OVERLAP_MODES = ('auto', 'on', 'off')
 
 #: The words a boolean launch argument takes.
 FLAGS = {'true': True, 'yes': True, 'on': True, '1': True,
@@ -94,6 +97,11 @@ _SPECS = [
          '(diagnostics then WARN with the reason).', CONFIGURE),
     Spec('num_threads', 0, 'CPU threads for inference and post-processing; 0: one per CPU '
          'core.', CONFIGURE, bounds=(0, 64)),
+    Spec('overlap', 'auto', "Make a frame's pictures and clouds (colour, overlay, confidence, "
+         'mask, clouds) on a second thread while the next frame is segmented; its labels '
+         'leave first either way. auto: where a core is free for it (num_threads below the '
+         "cores the process may use, or an accelerator's delegate); on; off: one frame at a "
+         'time.', CONFIGURE, OVERLAP_MODES),
     Spec('warmup_runs', 1, 'Inferences run at configure so that the first frame is not slow '
          '(and an NPU compiles its graph before going active).', CONFIGURE, bounds=(0, 100)),
     Spec('cameras', [], 'Camera namespaces, e.g. [front, rear]: topics <camera>/image and '

@@ -22,7 +22,7 @@ are arrays; each side wraps them in its own messages with the frame's header.
 
 from dataclasses import dataclass, field
 import time
-from typing import AbstractSet, Callable, Dict, Optional, Tuple
+from typing import AbstractSet, Dict, FrozenSet, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.pipeline import Segmenter
@@ -60,18 +60,36 @@ def labels_encoding(labels: np.ndarray) -> str:
     return 'mono8' if labels.dtype == np.uint8 else 'mono16'
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A frame after the first stage: its label map, and what the second stage needs."""
+
+    frame: Frame
+    live: Live                # the settings the frame was segmented with
+    wanted: FrozenSet[str]    # the outputs asked for
+    rgb: np.ndarray           # the decoded camera image
+    labels: np.ndarray
+    confidence: Optional[np.ndarray]
+    timings: Dict[str, float]  # ms by stage so far
+
+
 class FrameJob:
     """
-    Segment camera frames with one model, one frame at a time (not thread-safe).
+    Segment camera frames with one model, in two stages.
 
-    :attr:`stage` names the stage a frame is in (``idle`` between frames), so that a stage
-    that hangs (a delegate's invoke) can be named from another thread.
+    :meth:`labels` (decode, segment: the label map) runs one frame at a time; :meth:`pictures`
+    (colour, overlay, mask, clouds) of a frame may run on another thread while
+    :meth:`labels` runs for the next one: it reads only the labelled frame it is given and
+    the segmenter's colour tables. :attr:`stage` and :attr:`pictures_stage` name the stage a
+    frame is in (``idle`` between frames), so that a stage that hangs (a delegate's invoke)
+    can be named from another thread.
     """
 
     def __init__(self, segmenter: Segmenter) -> None:
         """Run frames through ``segmenter``."""
         self.segmenter = segmenter
         self.stage = 'idle'
+        self.pictures_stage = 'idle'
 
     def decode(self, frame: Frame, max_pixels: int) -> np.ndarray:
         """Return the frame as RGB uint8, or raise :class:`DecodeError` with the reason."""
@@ -81,16 +99,24 @@ class FrameJob:
                           max_pixels)
 
     def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
-            clouds: Optional[CameraClouds] = None,
-            on_labels: Optional[Callable[[np.ndarray], None]] = None) -> Outputs:
+            clouds: Optional[CameraClouds] = None) -> Outputs:
         """
-        Decode, segment and compute the wanted outputs of one frame.
+        Decode, segment and compute the wanted outputs of one frame (both stages).
 
         :param wanted: Output names (:data:`IMAGE_OUTPUTS`, :data:`CLOUD_OUTPUTS`); the label
             map is always computed.
         :param clouds: The camera's clouds, for the cloud outputs.
-        :param on_labels: Called with the label map as soon as it is ready, before the
-            pictures and clouds are made (the node publishes it then: navigation first).
+        :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
+        """
+        return self.pictures(self.labels(frame, live, wanted), clouds)
+
+    def labels(self, frame: Frame, live: Live, wanted: AbstractSet[str]) -> Labelled:
+        """
+        Decode and segment one frame: the first stage, up to the label map.
+
+        The confidence map is made here too (when wanted): it needs the model's output,
+        which the next frame's inference overwrites.
+
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
@@ -103,14 +129,21 @@ class FrameJob:
             segmenter.resize_mode = live.resize_mode
             segmenter.output_resolution = live.output_resolution
             result = segmenter.segment(rgb, confidence='confidence' in wanted)
-            labels = result.labels
-            self.stage = 'publish'
-            if on_labels is not None:
-                on_labels(labels)
-            segmented = time.perf_counter()
-            self.stage = 'render'
+        finally:
+            self.stage = 'idle'
+        timings = dict(result.timings, decode=(decoded - start) * 1e3)
+        return Labelled(frame, live, frozenset(wanted), rgb, result.labels,
+                        result.confidence if 'confidence' in wanted else None, timings)
+
+    def pictures(self, labelled: Labelled, clouds: Optional[CameraClouds] = None) -> Outputs:
+        """Compute the wanted pictures and clouds of a labelled frame: the second stage."""
+        segmenter, live, wanted = self.segmenter, labelled.live, labelled.wanted
+        labels, rgb = labelled.labels, labelled.rgb
+        try:
+            self.pictures_stage = 'render'
+            start = time.perf_counter()
             out = Outputs(labels=labels, image_size=(rgb.shape[1], rgb.shape[0]),
-                          confidence=result.confidence if 'confidence' in wanted else None)
+                          confidence=labelled.confidence)
             if wanted & {'color', 'overlay'}:
                 color = segmenter.colorize(labels)
                 out.color = color if 'color' in wanted else None
@@ -125,15 +158,13 @@ class FrameJob:
             if 'mask' in wanted:
                 out.mask = segmenter.class_mask(labels, live.mask_ids)
             rendered = time.perf_counter()
-            self.stage = 'clouds'
+            self.pictures_stage = 'clouds'
             if clouds is not None:
-                out.clouds = clouds.compute(labels, frame.stamp_ns, out.image_size, live,
-                                            wanted)
+                out.clouds = clouds.compute(labels, labelled.frame.stamp_ns, out.image_size,
+                                            live, wanted)
             done = time.perf_counter()
         finally:
-            self.stage = 'idle'
-        out.timings = dict(result.timings)
-        out.timings.update({'decode': (decoded - start) * 1e3,
-                            'render': (rendered - segmented) * 1e3,
-                            'clouds': (done - rendered) * 1e3})
+            self.pictures_stage = 'idle'
+        out.timings = dict(labelled.timings, render=(rendered - start) * 1e3,
+                           clouds=(done - rendered) * 1e3)
         return out

@@ -15,20 +15,21 @@
 """
 One camera's topics: its publishers and subscriptions, clouds, statistics, and what to compute.
 
-The node creates one per camera namespace; the worker thread calls :meth:`CameraIO.wanted`,
-:meth:`CameraIO.take_inputs` and :meth:`CameraIO.publish` for the frames it segments.
+The node creates one per camera namespace. For the frames it segments, the worker's first
+stage calls :meth:`CameraIO.wanted`, :meth:`CameraIO.take_info` and
+:meth:`CameraIO.publish_labels`; the second stage :meth:`CameraIO.take_depths` and
+:meth:`CameraIO.publish`.
 """
 
 import time
 from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import IMAGE_OUTPUTS, labels_encoding, Outputs
+from deeplab_ros.frame.job import IMAGE_OUTPUTS, Labelled, labels_encoding, Outputs
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.diagnostics import FrameStats
 from deeplab_ros.parameters import Live
-import numpy as np
 from sensor_msgs.msg import CameraInfo
 
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often who subscribes to what is read again
@@ -69,13 +70,17 @@ class CameraIO:
         self._wanted, self._wanted_key = frozenset(wanted), (live, now)
         return self._wanted
 
-    def take_inputs(self, wanted: FrozenSet[str]) -> None:
-        """Take the newest camera_info and the waiting depth images, when outputs need them."""
+    def take_info(self, wanted: FrozenSet[str]) -> Optional[CameraInfo]:
+        """Take the newest camera_info when outputs need it; return the one in effect."""
         if wanted & ({'camera_info'} | set(CLOUD_OUTPUTS)):
             self.info = intake.take_latest(self.info_sub) or self.info
+        return self.info
+
+    def take_depths(self, info: Optional[CameraInfo]) -> None:
+        """Give the clouds a frame's camera_info and the depth images waiting (if clouds)."""
         if self.clouds is None:
             return
-        self.clouds.info = self.info
+        self.clouds.info = info
         if self.depth_sub is not None:
             for serialized, _ in intake.take_serialized(self.depth_sub, DEPTH_QUEUE):
                 try:
@@ -83,26 +88,32 @@ class CameraIO:
                 except Exception as error:  # unreadable: say so, use the others
                     self.clouds.notes['depth'] = f'unreadable depth message: {error}'
 
-    def publish_labels(self, labels: np.ndarray, frame: Frame) -> float:
-        """Publish a frame's label map with its header; return the ms taken."""
+    def publish_labels(self, labelled: Labelled, info: Optional[CameraInfo]) -> float:
+        """
+        Publish a frame's label map and its camera_info (when wanted); return the ms taken.
+
+        :param info: The camera_info of the camera image, scaled here to the label map.
+        """
         start = time.perf_counter()
+        frame, labels, wanted = labelled.frame, labelled.labels, labelled.wanted
         head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
-        self.pubs['labels'].publish(messages.image(head, labels, labels_encoding(labels)))
+        if 'labels' in wanted:
+            self.pubs['labels'].publish(messages.image(head, labels, labels_encoding(labels)))
+        if info is not None and 'camera_info' in wanted:
+            image_size = (labelled.rgb.shape[1], labelled.rgb.shape[0])
+            self.pubs['camera_info'].publish(messages.scaled_camera_info(
+                info, head, image_size, labels.shape[::-1]))
         return (time.perf_counter() - start) * 1e3
 
     def publish(self, out: Outputs, frame: Frame, wanted: FrozenSet[str]) -> float:
-        """Publish a frame's outputs that are wanted, with its header; return the ms taken."""
+        """Publish a frame's pictures and clouds that are wanted; return the ms taken."""
         start = time.perf_counter()
         head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
         for name in IMAGE_OUTPUTS:
             pixels = getattr(out, name)
-            if pixels is not None and name in wanted:
-                encoding = out.labels_encoding if name == 'labels' else (
-                    'rgb8' if pixels.ndim == 3 else 'mono8')
-                self.pubs[name].publish(messages.image(head, pixels, encoding))
-        if self.info is not None and 'camera_info' in wanted:
-            self.pubs['camera_info'].publish(messages.scaled_camera_info(
-                self.info, head, out.image_size, out.labels.shape[::-1]))
+            if pixels is not None and name in wanted and name != 'labels':
+                self.pubs[name].publish(messages.image(
+                    head, pixels, 'rgb8' if pixels.ndim == 3 else 'mono8'))
         for name, packed in out.clouds.items():
             self.pubs[name].publish(messages.point_cloud(head, packed))
         return (time.perf_counter() - start) * 1e3

@@ -55,6 +55,7 @@ class EngineSummary:
     fell_back: bool = False
     fallback_reason: str = ''
     input_size: Tuple[int, int] = (0, 0)
+    overlap: str = 'off'  # whether a frame's pictures are made during the next inference
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class FrameStats:
         self.idle = 0
         self.rejected = 0
         self.failed = 0
+        self.pictures_skipped = 0  # of processed frames: labels published, pictures not
         self.last_reject_reason = ''
         self.last_failure_reason = ''
         self._period_start = now
@@ -144,15 +146,18 @@ class FrameStats:
             self.failed += 1
             self.last_failure_reason = reason
 
-    def on_processed(self, stage_ms: Mapping[str, float]) -> None:
+    def on_processed(self, stage_ms: Mapping[str, float], pictures: bool = True) -> None:
         """
         Count a frame processed and published, with its stage latencies.
 
         :param stage_ms: Milliseconds per stage; stages from :data:`STAGES` that are absent
             (e.g. ``end_to_end`` for an unstamped frame) are not recorded.
+        :param pictures: False: only its labels were published, its pictures and clouds
+            skipped (the second stage was busy); counted in ``pictures_skipped`` too.
         """
         with self._lock:
             self.processed += 1
+            self.pictures_skipped += not pictures
             for stage, ms in stage_ms.items():
                 window = self._latency.get(stage)
                 if window is not None:
@@ -187,6 +192,20 @@ class FrameStats:
             here), may pass without any.
         :return: The level, a message saying why, and the diagnostic key/values.
         """
+        period = self._next_period(now)
+        stats = {stage: self.percentiles(stage) for stage in STAGES}
+        level, reasons = _judge(period, engine, stats, latency_warn_ms, warnings)
+        if not reasons:
+            if period.heard is None:
+                reasons.append('no images received')
+            elif now - period.heard > quiet_s + 1e-3 * (_processing_latency(stats) or (0, 0))[1]:
+                reasons.append(f'no images received for {now - period.heard:.0f} s')
+            else:
+                reasons.append(f'{period.fps:.1f} fps')
+        return Report(level, '; '.join(reasons), _values(period, engine, stats))
+
+    def _next_period(self, now: float) -> '_Period':
+        """Return the counters of the period ending now, and start the next one."""
         with self._lock:
             counts = tuple(getattr(self, name) for name in COUNTERS)
             base = self._period_base
@@ -195,71 +214,87 @@ class FrameStats:
             self._period_start = now
             if counts[0] != base[0]:
                 self._heard = now
-            heard = self._heard
-            reject_reason = self.last_reject_reason
-            failure_reason = self.last_failure_reason
-        received, processed, dropped, lost, throttled, idle, rejected, failed = (
-            c - b for c, b in zip(counts, base))
-        fps = processed / elapsed if elapsed > 0 else 0.0
-        stats = {stage: self.percentiles(stage) for stage in STAGES}
+            return _Period(counts, {n: c - b for n, c, b in zip(COUNTERS, counts, base)}, elapsed,
+                           self._heard, self.pictures_skipped, self.last_reject_reason,
+                           self.last_failure_reason)
 
-        values = [
-            ('model', engine.model),
-            ('runtime', engine.runtime),
-            ('delegate', engine.delegate),
-            ('delegate_fell_back', str(engine.fell_back)),
-            ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
-        ] + [(f'frames_{name}', str(count)) for name, count in zip(COUNTERS, counts)] + [
-            ('fps', f'{fps:.2f}'),
-        ]
-        for stage in STAGES:
-            p = stats[stage]
-            for suffix, index in (('p50', 0), ('p95', 1), ('max', 2)):
-                values.append((f'{stage}_ms_{suffix}', f'{p[index]:.1f}' if p else 'n/a'))
-        if engine.fell_back:
-            values.append(('fallback_reason', engine.fallback_reason))
-        if reject_reason:
-            values.append(('last_reject_reason', reject_reason))
-        if failure_reason:
-            values.append(('last_failure_reason', failure_reason))
 
-        level = OK
-        reasons = []
-        if failed:
-            level = ERROR
-            reasons.append(f'inference failed on {failed} frame(s): {failure_reason}')
-        if engine.fell_back:
-            level = max(level, WARN)
-            reasons.append(f'delegate fell back to {engine.delegate}: {engine.fallback_reason}')
-        latency = stats['end_to_end'] or _processing_latency(stats)
-        if latency_warn_ms > 0 and latency is not None and latency[1] > latency_warn_ms:
-            level = max(level, WARN)
-            reasons.append(
-                f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
-        offered = received - lost - throttled - idle - rejected
-        if offered > 0 and dropped > DROP_WARN_RATIO * offered:
-            level = max(level, WARN)
-            reasons.append(
-                f'{100.0 * dropped / offered:.0f}% of frames dropped: the camera is faster '
-                f'than inference ({fps:.1f} fps); lower the camera rate or set max_rate')
-        if lost:
-            level = max(level, WARN)
-            reasons.append(f'{lost} frame(s) lost in transport: give the camera driver the '
-                           'large-data Fast DDS profile too (README: Large images and DDS)')
-        if rejected:
-            level = max(level, WARN)
-            reasons.append(f'{rejected} malformed frame(s) rejected: {reject_reason}')
-        if warnings:
-            level = max(level, WARN)
-            reasons.extend(warnings)
-        if not reasons:
-            if heard is None:
-                reasons.append('no images received')
-            elif now - heard > quiet_s + 1e-3 * (_processing_latency(stats) or (0, 0))[1]:
-                reasons.append(f'no images received for {now - heard:.0f} s')
-            else:
-                reasons.append(f'{fps:.1f} fps')
-        return Report(level, '; '.join(reasons), values)
+@dataclass(frozen=True)
+class _Period:
+    """The counters of one period between reports."""
+
+    totals: Tuple[int, ...]  # cumulative, in :data:`COUNTERS` order
+    deltas: Dict[str, int]   # of this period, by counter name
+    elapsed: float
+    heard: Optional[float]   # end of the last period with frames
+    pictures_skipped: int    # cumulative
+    reject_reason: str
+    failure_reason: str
+
+    @property
+    def fps(self) -> float:
+        """Return the frames processed per second in this period."""
+        return self.deltas['processed'] / self.elapsed if self.elapsed > 0 else 0.0
+
+
+def _values(period: _Period, engine: EngineSummary,
+            stats: Mapping[str, Optional[Tuple[float, float, float]]]) -> List[Tuple[str, str]]:
+    """Return the diagnostic key/values of a period, in the documented order."""
+    values = [
+        ('model', engine.model),
+        ('runtime', engine.runtime),
+        ('delegate', engine.delegate),
+        ('delegate_fell_back', str(engine.fell_back)),
+        ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
+        ('overlap', engine.overlap),
+    ] + [(f'frames_{name}', str(count)) for name, count in zip(COUNTERS, period.totals)] + [
+        ('pictures_skipped', str(period.pictures_skipped)),
+        ('fps', f'{period.fps:.2f}'),
+    ]
+    for stage in STAGES:
+        p = stats[stage]
+        for suffix, index in (('p50', 0), ('p95', 1), ('max', 2)):
+            values.append((f'{stage}_ms_{suffix}', f'{p[index]:.1f}' if p else 'n/a'))
+    if engine.fell_back:
+        values.append(('fallback_reason', engine.fallback_reason))
+    if period.reject_reason:
+        values.append(('last_reject_reason', period.reject_reason))
+    if period.failure_reason:
+        values.append(('last_failure_reason', period.failure_reason))
+    return values
+
+
+def _judge(period: _Period, engine: EngineSummary,
+           stats: Mapping[str, Optional[Tuple[float, float, float]]], latency_warn_ms: float,
+           warnings: Sequence[str]) -> Tuple[int, List[str]]:
+    """Return the level of a period and the reasons for it (none: all is well)."""
+    level, reasons, count = OK, [], period.deltas
+
+    def warn(reason: str, at: int = WARN) -> None:
+        nonlocal level
+        level = max(level, at)
+        reasons.append(reason)
+    if count['failed']:
+        warn(f"inference failed on {count['failed']} frame(s): {period.failure_reason}", ERROR)
+    if engine.fell_back:
+        warn(f'delegate fell back to {engine.delegate}: {engine.fallback_reason}')
+    latency = stats['end_to_end'] or _processing_latency(stats)
+    if latency_warn_ms > 0 and latency is not None and latency[1] > latency_warn_ms:
+        warn(f'latency p95 {latency[1]:.0f} ms exceeds latency_warn_ms {latency_warn_ms:g}')
+    offered = count['received'] - sum(
+        count[name] for name in ('lost', 'throttled', 'idle', 'rejected'))
+    if offered > 0 and count['dropped'] > DROP_WARN_RATIO * offered:
+        warn(f"{100.0 * count['dropped'] / offered:.0f}% of frames dropped: the camera is "
+             f'faster than inference ({period.fps:.1f} fps); lower the camera rate or set '
+             'max_rate')
+    if count['lost']:
+        warn(f"{count['lost']} frame(s) lost in transport: give the camera driver the "
+             'large-data Fast DDS profile too (README: Large images and DDS)')
+    if count['rejected']:
+        warn(f"{count['rejected']} malformed frame(s) rejected: {period.reject_reason}")
+    for reason in warnings:
+        warn(reason)
+    return level, reasons
 
 
 def _processing_latency(

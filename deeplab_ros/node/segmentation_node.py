@@ -29,13 +29,14 @@ import cv2
 from deeplab_ros import parameters
 from deeplab_ros.engine.pipeline import open_segmenter, Segmenter
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
+from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Labelled
 from deeplab_ros.frame.memory import FrameMemory
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.camera import CameraIO
 from deeplab_ros.node.diagnostics import EngineSummary
-from deeplab_ros.node.worker import Camera, Worker
+from deeplab_ros.node.pictures import overlap_mode
+from deeplab_ros.node.worker import Camera, Handoff, Worker
 from deeplab_ros.parameters import Live, SPECS
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
@@ -153,7 +154,8 @@ class SegmentationNode(LifecycleNode):
         self._engine = EngineSummary(
             model=info.model_name, runtime=info.runtime, delegate=info.delegate,
             fell_back=info.fell_back, fallback_reason=info.fallback_reason,
-            input_size=tuple(info.input_size))
+            input_size=tuple(info.input_size),
+            overlap=overlap_mode(values['overlap'], info.num_threads, info.delegate))
         self._create_publishers()
         self._declaring_class_names = True
         try:
@@ -176,7 +178,7 @@ class SegmentationNode(LifecycleNode):
             f'configured {info.model_name} on {info.runtime}/{info.delegate} '
             f'({info.num_threads} threads), input {info.input_size[0]}x{info.input_size[1]}, '
             f'{len(self._cameras)} camera(s), {values["input_transport"]} images, geometry '
-            f'{values["geometry"]}')
+            f'{values["geometry"]}, overlap {self._engine.overlap}')
         return super().on_configure(state)
 
     def _fetch_progress(self):
@@ -252,13 +254,21 @@ class SegmentationNode(LifecycleNode):
                                   lambda now, live, c=c: c.wanted(now, live, has_scores))
                            for c in self._cameras],
             self._process, lambda: self._live, self.get_logger(), compressed,
-            stage=lambda: self._job.stage, after_frame=self._memory.after_frame)
+            stage=self._job_stage, after_frame=self._memory.after_frame,
+            overlap=self._engine.overlap.startswith('on'))
         self._worker.start()
         self._diag_timer = self.create_timer(
             self.get_parameter('diagnostics_period').value, self._publish_diagnostics)
         self.get_logger().info('activated: subscribed to ' + ', '.join(
             c.image_sub.topic_name for c in self._cameras))
         return result
+
+    def _job_stage(self) -> str:
+        """Name the stage a frame is in: the first stage's, else the second's."""
+        job = self._job
+        if job is None:
+            return 'idle'
+        return job.stage if job.stage != 'idle' else job.pictures_stage
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop the worker, unsubscribe and disable the publishers."""
@@ -341,22 +351,30 @@ class SegmentationNode(LifecycleNode):
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _process(self, index: int, frame: Frame, live: Live, wanted: FrozenSet[str]) -> int:
-        """Segment one frame (worker thread) and publish what is wanted; its decoded size."""
+    def _process(self, index: int, frame: Frame, live: Live, wanted: FrozenSet[str]
+                 ) -> Handoff:
+        """Segment one frame and publish its labels (first stage, worker thread)."""
         camera = self._cameras[index]
-        camera.take_inputs(wanted)
-        early = []  # the labels go out first; their publishing time counts as publish
+        info = camera.take_info(wanted)
+        labelled = self._job.labels(frame, live, wanted)
+        published_ms = camera.publish_labels(labelled, info)
+        width, height = labelled.rgb.shape[1], labelled.rgb.shape[0]
+        return Handoff(width * height * 3, lambda skipped: self._finish(
+            camera, labelled, info, published_ms, skipped))
 
-        def publish_labels(labels) -> None:
-            early.append(camera.publish_labels(labels, frame))
-        out = self._job.run(frame, live, wanted, camera.clouds,
-                            publish_labels if 'labels' in wanted else None)
-        stage_ms = dict(out.timings, publish=sum(early) + camera.publish(
-            out, frame, wanted - {'labels'}))
-        if frame.stamp_ns:
-            stage_ms['end_to_end'] = (time.time_ns() - frame.stamp_ns) / 1e6
-        camera.stats.on_processed(stage_ms)
-        return out.image_size[0] * out.image_size[1] * 3
+    def _finish(self, camera: CameraIO, labelled: Labelled, info: Optional[CameraInfo],
+                published_ms: float, skipped: bool) -> None:
+        """Make and publish a frame's pictures and clouds (second stage), then count it."""
+        stage_ms = dict(labelled.timings)
+        if not skipped:
+            camera.take_depths(info)
+            out = self._job.pictures(labelled, camera.clouds)
+            stage_ms = dict(out.timings)
+            published_ms += camera.publish(out, labelled.frame, labelled.wanted)
+        stage_ms['publish'] = published_ms
+        if labelled.frame.stamp_ns:
+            stage_ms['end_to_end'] = (time.time_ns() - labelled.frame.stamp_ns) / 1e6
+        camera.stats.on_processed(stage_ms, pictures=not skipped)
 
     def _publish_diagnostics(self) -> None:
         """Publish one DiagnosticStatus per camera on /diagnostics."""

@@ -18,6 +18,10 @@ The worker loop: wait for the cameras that want a frame, take the newest, segmen
 No rclpy here: the loop drives an :class:`Intake` (the middleware, :mod:`.intake` in the
 node; a fake in the unit tests) and calls back into the node to segment and publish. Each
 turn reads one snapshot of the live settings and uses it for every decision of that turn.
+A frame is handled in two stages: the first (this loop) segments it and publishes its
+labels; the second makes and publishes its pictures and clouds, either at once in the loop,
+or, with ``overlap``, on the :class:`~deeplab_ros.node.pictures.PictureStage` thread while
+the loop goes on to the next frame.
 Cameras are served in turn; a camera held back by ``max_rate`` is woken when it is due, and
 a camera nobody subscribes to is looked at every :data:`IDLE_WAIT_S`, taking one frame to
 keep its counts current.
@@ -27,12 +31,13 @@ from dataclasses import dataclass
 import threading
 import time
 from typing import (Any, Callable, FrozenSet, List, Optional, Protocol, Sequence, Set,
-                    Tuple)
+                    Tuple, Union)
 
 from deeplab_ros.frame.codec import check_raw, DecodeError, inspect_compressed
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import scheduling
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.node.pictures import PictureStage
 from deeplab_ros.parameters import Live
 
 #: How often an idle camera (no subscribers) is checked and its frames counted.
@@ -79,9 +84,19 @@ class Camera:
             self.schedule = scheduling.CameraSchedule(self.stats)
 
 
-#: The node's work on a chosen frame: camera index, frame, settings, outputs; returns the
-#: size in bytes of its largest buffer (for the memory bookkeeping).
-Process = Callable[[int, Frame, Live, FrozenSet[str]], int]
+@dataclass(frozen=True)
+class Handoff:
+    """A frame whose labels are out, with its second stage still to run."""
+
+    size: int  # bytes of the frame's largest buffer (for the memory bookkeeping)
+    #: finish(skipped): make and publish the pictures and clouds, then count the frame;
+    #: skipped: count it only, its pictures skipped.
+    finish: Callable[[bool], None]
+
+
+#: The node's first stage on a chosen frame: camera index, frame, settings, outputs; returns
+#: a :class:`Handoff`, or the size in bytes of its largest buffer when the frame is done.
+Process = Callable[[int, Frame, Live, FrozenSet[str]], Union[int, Handoff]]
 
 
 class Worker:
@@ -90,7 +105,8 @@ class Worker:
     def __init__(self, intake: Intake, cameras: Sequence[Camera], process: Process,
                  settings: Callable[[], Live], logger: Any, compressed: bool = False,
                  stage: Callable[[], str] = lambda: 'idle',
-                 after_frame: Callable[[int], Any] = lambda size: None) -> None:
+                 after_frame: Callable[[int], Any] = lambda size: None,
+                 overlap: bool = False) -> None:
         """
         Prepare the loop; :meth:`start` runs it.
 
@@ -98,10 +114,12 @@ class Worker:
         :param logger: Has ``warning`` and ``error`` (rclpy's logger: throttled calls).
         :param stage: Names what a frame in progress is doing (for a hang report).
         :param after_frame: Called with the size of each frame handled.
+        :param overlap: Run the second stage of frames on a thread of its own.
         """
         self.intake, self.cameras, self.process = intake, list(cameras), process
         self.settings, self.logger, self.compressed = settings, logger, compressed
         self.stage, self.after_frame = stage, after_frame
+        self.pictures = PictureStage() if overlap else None
         self.robin = scheduling.RoundRobin(len(self.cameras))
         self.stopping = False
         self.busy_since: Optional[float] = None
@@ -112,28 +130,35 @@ class Worker:
         self.stopping = False
         for camera in self.cameras:
             camera.schedule.restart()
+        if self.pictures is not None:
+            self.pictures.start()
         self._thread = threading.Thread(target=self.run, name='deeplab_worker', daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = STOP_TIMEOUT_S, wake: Callable[[], Any] = lambda: None
              ) -> Optional[str]:
         """
-        Stop the loop and wait for it up to ``timeout`` seconds.
+        Stop the loop and the second stage, waiting for both up to ``timeout`` seconds.
 
         :param wake: Ends a wait of the intake at once.
         :return: None once stopped; else what the frame in progress hangs in, in words.
         """
         self.stopping = True
         wake()
-        if self._thread is None:
-            return None
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            since = self.busy_since
-            held = f' for {time.monotonic() - since:.1f} s' if since is not None else ''
-            return f'stage {self.stage()}{held}'
-        self._thread = None
+        deadline = time.monotonic() + timeout
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                return self._hang(self.busy_since)
+            self._thread = None
+        if self.pictures is not None and not self.pictures.stop(deadline - time.monotonic()):
+            return self._hang(self.pictures.busy_since)
         return None
+
+    def _hang(self, since: Optional[float]) -> str:
+        """Say which stage a frame hangs in, and for how long."""
+        held = f' for {time.monotonic() - since:.1f} s' if since is not None else ''
+        return f'stage {self.stage()}{held}'
 
     def run(self) -> None:
         """Serve the cameras until :meth:`stop`."""
@@ -218,7 +243,26 @@ class Worker:
             return size
         self.busy_since = time.monotonic()
         try:
-            return max(size, self.process(index, checked[chosen][0], live, wanted))
+            done = self._guarded(camera, lambda: self.process(
+                index, checked[chosen][0], live, wanted))
+            if isinstance(done, Handoff):
+                self._hand(camera, done)
+                return max(size, done.size)
+        finally:
+            self.busy_since = None
+        return max(size, done or 0)
+
+    def _hand(self, camera: Camera, handoff: Handoff) -> None:
+        """Run a frame's second stage: on its thread when free, else here or skipped."""
+        if self.pictures is None:
+            self._guarded(camera, lambda: handoff.finish(False))
+        elif not self.pictures.hand(lambda: self._guarded(camera, lambda: handoff.finish(False))):
+            self._guarded(camera, lambda: handoff.finish(True))  # busy: labels only
+
+    def _guarded(self, camera: Camera, work: Callable[[], Any]) -> Any:
+        """Run work on a frame; count an error against the camera and log it (None then)."""
+        try:
+            return work()
         except DecodeError as error:
             camera.stats.on_rejected(str(error))
             self.logger.warning(f'{camera.name}: rejected a frame: {error}',
@@ -226,11 +270,9 @@ class Worker:
         except Exception as error:  # keep serving frames; diagnostics turn ERROR
             if self.stopping:  # shutting down: publishing may fail, nothing is wrong
                 camera.stats.on_dropped()
-                return size
+                return None
             reason = f'{type(error).__name__}: {error}'
             camera.stats.on_failed(reason)
             self.logger.error(f'segmentation failed: {reason}',
                               throttle_duration_sec=_LOG_THROTTLE_S)
-        finally:
-            self.busy_since = None
-        return size
+        return None
