@@ -30,8 +30,13 @@ node's invoke runs), gives the inference CPU per frame; the pipeline's non-invok
 Phases: cameras at 30, 60, 10 Hz; two cameras at 30 Hz; 120 Hz (faster than inference here);
 ``slow60hz``, a model slower than the camera by 3x or more (the 65x65-logits float model) at
 60 Hz; ``1core60hz``, the node, naive, relay and invoke processes pinned to CPU 1 with one
-thread, the camera on CPU 0, at 60 Hz (the closest this machine comes to a small board). At 60
-Hz and above a get_state + get_parameters round trip is timed every 0.25 s. Figures are
+thread, the camera on CPU 0, at 60 Hz (the closest this machine comes to a small board).
+The overlap phases, with labels, colour and overlay subscribed: ``free60hz`` (1 inference
+thread: a core free for the pictures), ``busy60hz`` (2 threads: none free), ``slow1t60hz``
+(the slow model, 1 thread); there ``node`` runs with ``overlap: auto``, a variant ``off``
+with ``overlap: off``, and ``limit`` times the first stage alone (preprocess + invoke +
+label map, back to back): the frame rate an overlapping node can at most reach. At 60 Hz
+and above a get_state + get_parameters round trip is timed every 0.25 s. Figures are
 medians over the rounds: processed fps, frames arrived per frame processed, latency from
 publish to label arrival, CPU per processed frame, each camera's share; the node's
 non-inference CPU per frame (its CPU minus the invoke CPU) against its floor (the relay's CPU
@@ -42,6 +47,12 @@ DEEPLAB_ROS_MIRROR naming folders with the models and cat_720p.jpg)::
 
     .venv/bin/python benchmarks/bench_node.py [--rounds 2] [--duration 10] [--phases ...]
         [--node-param NAME:=VALUE] [--json out.json] [--profile DIR]
+
+The overlap comparison (node auto, node off, naive, limit; alternated, medians)::
+
+    .venv/bin/python benchmarks/bench_node.py --rounds 3 --duration 12 \
+        --phases free60hz,busy60hz,slow1t60hz --impls node,naive,limit \
+        --variant off:overlap:=off
 """
 
 import argparse
@@ -70,18 +81,36 @@ IMPLS = ('node', 'naive', 'relay')
 
 @dataclass(frozen=True)
 class Phase:
-    """A camera regime: rate (Hz per camera), cameras, model (default: --model), CPUs."""
+    """
+    A camera regime: rate (Hz per camera), cameras, model (default: --model), CPUs.
+
+    ``threads``: inference threads (0: --threads); ``overlay``: the overlay is subscribed to
+    too (and the naive node makes it).
+    """
 
     name: str
     rate: float
     cameras: int = 1
     model: str = ''
     one_core: bool = False
+    threads: int = 0
+    overlay: bool = False
 
 
 PHASES = (Phase('30hz', 30.0), Phase('60hz', 60.0), Phase('10hz', 10.0),
           Phase('2x30hz', 30.0, 2), Phase('120hz', 120.0), Phase('slow60hz', 60.0, 1, SLOW_MODEL),
-          Phase('1core60hz', 60.0, 1, '', True))
+          Phase('1core60hz', 60.0, 1, '', True),
+          # The overlap regimes: a core free for the pictures, none free, a slow model.
+          Phase('free60hz', 60.0, threads=1, overlay=True),
+          Phase('busy60hz', 60.0, threads=2, overlay=True),
+          Phase('slow1t60hz', 60.0, model=SLOW_MODEL, threads=1, overlay=True))
+#: The phases and implementations of the overlap comparison (see the module docstring).
+OVERLAP_PHASES = 'free60hz,busy60hz,slow1t60hz'
+
+
+def _threads(phase: Phase, threads: int) -> int:
+    """Return the inference threads of a phase (``threads``: the --threads option)."""
+    return 1 if phase.one_core else (phase.threads or threads)
 
 
 def _phase(name: str) -> Phase:
@@ -121,8 +150,8 @@ def _image_msg(image_cls, header, pixels: np.ndarray, encoding: str):
     return out
 
 
-def naive_node(model: str, threads: int, cameras: List[str]) -> None:
-    """Run the naive lifecycle node: all work inside the image callback."""
+def naive_node(model: str, threads: int, cameras: List[str], overlay: bool) -> None:
+    """Run the naive lifecycle node: all work inside the image callback (overlay: it too)."""
     import rclpy
     from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -134,9 +163,9 @@ def naive_node(model: str, threads: int, cameras: List[str]) -> None:
     class Naive(LifecycleNode):
         def on_configure(self, state):
             self.seg = Segmenter.open(model, num_threads=threads)
-            self.outs = {c: (self.create_publisher(Image, f'{c}segmentation/labels', 1),
-                             self.create_publisher(Image, f'{c}segmentation/color', 1))
-                         for c in cameras}
+            names = ('labels', 'color', 'overlay') if overlay else ('labels', 'color')
+            self.outs = {c: [self.create_publisher(Image, f'{c}segmentation/{name}', 1)
+                             for name in names] for c in cameras}
             return TransitionCallbackReturn.SUCCESS
 
         def on_activate(self, state):
@@ -150,8 +179,11 @@ def naive_node(model: str, threads: int, cameras: List[str]) -> None:
             rgb = decode_raw(msg.encoding, msg.height, msg.width, msg.step, msg.data)
             labels = self.seg.segment(rgb).labels
             color = self.seg.colorize(labels)
-            for pub, pixels, encoding in zip(self.outs[camera], (labels, color),
-                                             ('mono8', 'rgb8')):
+            pictures = (labels, color)
+            if overlay:
+                pictures += (self.seg.overlay(rgb, color, 0.5, labels),)
+            for pub, pixels, encoding in zip(self.outs[camera], pictures,
+                                             ('mono8', 'rgb8', 'rgb8')):
                 pub.publish(_image_msg(Image, msg.header, pixels, encoding))
 
     rclpy.init()
@@ -253,12 +285,37 @@ def invoke_loop(model: str, threads: int, rate: float, duration: float,
             'non_invoke_ms': statistics.median(non_invoke), 'invokes': invokes}
 
 
+def stage_one_loop(model: str, threads: int, duration: float) -> Dict[str, float]:
+    """
+    Time the node's first stage alone, back to back: fit, invoke and label map of a frame.
+
+    Its median gives the limit of an overlapping node's frame rate, 1 / (preprocess + invoke
+    + label postprocess), on the same image, model and threads (without the camera's load).
+    """
+    import cv2
+
+    from deeplab_ros.engine import registry
+    from deeplab_ros.engine.pipeline import Segmenter
+
+    seg = Segmenter.open(model, num_threads=threads)
+    seg.warmup(3)
+    rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)
+    stage_one, start = [], time.monotonic()
+    while time.monotonic() - start < duration:
+        timings = seg.segment(rgb).timings
+        stage_one.append(timings['preprocess'] + timings['inference'] + timings['postprocess'])
+    seg.close()
+    median = statistics.median(stage_one)
+    return {'stage_one_ms': median, 'fps': 1e3 / median, 'frames': len(stage_one)}
+
+
 def _command(impl: str, model: str, threads: int, cameras: List[str], node_params: List[str],
              profile: str, phase: Phase) -> List[str]:
     if impl.startswith('node'):  # node, or a variant: node=<name>:<param>:=<value>,...
         cmd = [sys.executable, '-m', 'deeplab_ros.node', '--ros-args', '-r', f'__node:={NODE}',
                '-p', f'model:={model}', '-p', f'num_threads:={threads}',
-               '-p', 'publish_overlay:=false', '-p', 'diagnostics_period:=1.0']
+               '-p', f'publish_overlay:={str(phase.overlay).lower()}',
+               '-p', 'diagnostics_period:=1.0']
         for param in node_params + [p for p in impl.partition(':')[2].split(',') if p]:
             cmd += ['-p', param]
         if cameras != ['']:
@@ -266,6 +323,8 @@ def _command(impl: str, model: str, threads: int, cameras: List[str], node_param
     else:
         cmd = [sys.executable, __file__, f'--{impl}-node', '--model', model,
                '--threads', str(threads), '--cameras', ','.join(cameras)]
+        if phase.overlay:
+            cmd.append('--overlay')
     if profile:
         cmd = [shutil.which('py-spy') or 'py-spy', 'record', '--format', 'raw', '-r', '200',
                '-o', os.path.join(
@@ -280,6 +339,7 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
            node_params: List[str], profile: str) -> Dict[str, float]:
     """Start one implementation, run one phase, return its figures."""
     import cv2
+    from diagnostic_msgs.msg import DiagnosticArray
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
@@ -307,9 +367,16 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
     for camera in cameras:
         node.create_subscription(Image, f'{camera}segmentation/labels',
                                  lambda m, c=camera: on_labels(c, m), reliable)
-        node.create_subscription(Image, f'{camera}segmentation/color', lambda m: None,
-                                 reliable)
+        for picture in ('color', 'overlay') if phase.overlay else ('color',):
+            node.create_subscription(Image, f'{camera}segmentation/{picture}', lambda m: None,
+                                     reliable)
         pubs[camera] = node.create_publisher(Image, f'{camera}image', best_effort)
+    diagnostics: Dict[str, str] = {}  # the node's last status (its first camera's)
+
+    def on_diagnostics(msg) -> None:
+        for status in msg.status[:1]:
+            diagnostics.update((kv.key, kv.value) for kv in status.values)
+    node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 10)
 
     try:
         for transition in (1, 3):  # configure, activate
@@ -372,6 +439,10 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
             'camera_fps': per_camera,
             'camera_share_ratio': min(per_camera) / max(per_camera) if max(per_camera) else 0,
         }
+        if 'pictures_skipped' in diagnostics:
+            result['overlap'] = diagnostics['overlap']
+            result['pictures_skipped_share'] = int(diagnostics['pictures_skipped']) / max(
+                1, int(diagnostics['frames_processed']))
         if round_trips:
             result['service_p50_ms'] = float(np.percentile(round_trips, 50))
             result['service_p95_ms'] = float(np.percentile(round_trips, 95))
@@ -390,10 +461,11 @@ def _median(runs: List[Dict[str, float]], key: str) -> float:
     return statistics.median(values) if values else float('nan')
 
 
-def _run(args, argv: List[str], domain: int, one_core: bool) -> Dict[str, float]:
+def _run(args, argv: List[str], domain: int, phase: Phase) -> Dict[str, float]:
     """Run this script with ``argv`` in a process of its own; return the JSON it prints."""
+    one_core = phase.one_core
     command = [sys.executable, __file__] + argv + [
-        '--threads', str(1 if one_core else args.threads), '--duration', str(args.duration)]
+        '--threads', str(_threads(phase, args.threads)), '--duration', str(args.duration)]
     command += [f'--node-param={p}' for p in args.node_param]
     if args.profile:
         command += ['--profile', args.profile]
@@ -441,6 +513,49 @@ def checks(phase: Phase, runs: Dict[str, List[Dict[str, float]]]) -> List[str]:
     return out
 
 
+def overlap_checks(phase: Phase, runs: Dict[str, List[Dict[str, float]]]) -> List[str]:
+    """
+    Return the overlap targets of a phase, each with its figures and PASS or FAIL.
+
+    ``node`` runs with ``overlap: auto``, ``off`` with ``overlap: off`` (``--variant
+    off:overlap:=off``); ``limit`` is 1 / (preprocess + invoke + label postprocess).
+    """
+    m = {impl: {key: _median(r, key) for key, value in r[0].items()
+                if isinstance(value, (int, float))} for impl, r in runs.items() if r}
+    out = []
+
+    def check(what: str, ok: bool, figures: str) -> None:
+        out.append(f'  {"PASS" if ok else "FAIL"} {what}: {figures}')
+    n, off, naive = m.get('node'), m.get('off'), m.get('naive')
+    if n is None:
+        return out
+    if off is not None and phase.name == 'free60hz':
+        check('fps >= 1.10x off', n['fps'] >= 1.10 * off['fps'],
+              f'{n["fps"]:.1f} vs {off["fps"]:.1f} ({n["fps"] / off["fps"]:.2f}x)')
+        check('labels latency p50 <= off + 2 ms',
+              n['latency_p50_ms'] <= off['latency_p50_ms'] + 2.0,
+              f'{n["latency_p50_ms"]:.1f} vs {off["latency_p50_ms"]:.1f} ms')
+        check('CPU/frame <= 1.05x off', n['cpu_ms_per_frame'] <= 1.05 * off['cpu_ms_per_frame'],
+              f'{n["cpu_ms_per_frame"]:.1f} vs {off["cpu_ms_per_frame"]:.1f} ms')
+    if naive is not None and phase.name == 'free60hz':
+        check('fps >= 1.25x naive', n['fps'] >= 1.25 * naive['fps'],
+              f'{n["fps"]:.1f} vs {naive["fps"]:.1f} ({n["fps"] / naive["fps"]:.2f}x)')
+        check('labels latency p50 <= 0.5x naive',
+              n['latency_p50_ms'] <= 0.5 * naive['latency_p50_ms'],
+              f'{n["latency_p50_ms"]:.1f} vs {naive["latency_p50_ms"]:.1f} ms')
+    if off is not None and phase.name == 'busy60hz':
+        check('fps >= 0.98x off', n['fps'] >= 0.98 * off['fps'],
+              f'{n["fps"]:.1f} vs {off["fps"]:.1f} ({n["fps"] / off["fps"]:.2f}x)')
+    if naive is not None and phase.name == 'slow1t60hz':
+        check('fps >= naive', n['fps'] >= naive['fps'],
+              f'{n["fps"]:.1f} vs {naive["fps"]:.1f}')
+    if 'limit' in m:
+        out.append(f'  node at {n["fps"] / m["limit"]["fps"]:.0%} of the limit '
+                   f'{m["limit"]["fps"]:.1f} fps (first stage '
+                   f'{m["limit"]["stage_one_ms"]:.1f} ms)')
+    return out
+
+
 def main() -> None:
     """Alternate node, naive and relay through the phases, several rounds; print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[1])
@@ -460,13 +575,15 @@ def main() -> None:
                         help='record each process under py-spy (raw stacks) into DIR')
     for impl in ('naive', 'relay'):
         parser.add_argument(f'--{impl}-node', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--overlay', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--limit', default='', help=argparse.SUPPRESS)
     parser.add_argument('--cameras', default='', help=argparse.SUPPRESS)
     parser.add_argument('--driver', default='', help=argparse.SUPPRESS)
     parser.add_argument('--invoke', default='', help=argparse.SUPPRESS)
     parser.add_argument('--invoke-delay', type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive_node:
-        return naive_node(args.model, args.threads, args.cameras.split(','))
+        return naive_node(args.model, args.threads, args.cameras.split(','), args.overlay)
     if args.relay_node:
         return relay_node(args.cameras.split(','))
     if args.invoke:
@@ -474,6 +591,10 @@ def main() -> None:
         return print(json.dumps(invoke_loop(phase.model or args.model, args.threads,
                                             phase.rate * phase.cameras, args.duration / 2,
                                             args.invoke_delay)))
+    if args.limit:
+        phase = _phase(args.limit)
+        return print(json.dumps(stage_one_loop(phase.model or args.model, args.threads,
+                                               args.duration)))
     if args.driver:
         impl, name, domain = args.driver.split(';')
         phase = _phase(name)
@@ -499,17 +620,20 @@ def main() -> None:
                 beside = threading.Thread(target=lambda: invoke.__setitem__(0, _run(
                     args, ['--invoke', phase.name, '--model', args.model,
                            '--invoke-delay', str(args.duration / 2)], domain,
-                    phase.one_core)))
+                    phase)))
                 if impl == 'relay':
                     beside.start()
-                result = _run(args, argv, domain, phase.one_core)
+                if impl == 'limit':
+                    argv = ['--limit', phase.name, '--model', args.model]
+                result = _run(args, argv, domain, phase)
                 results.setdefault(phase.name, {}).setdefault(impl, []).append(result)
                 if impl == 'relay':
                     beside.join()
                     results[phase.name].setdefault('invoke', []).append(invoke[0])
-    print(f'model {args.model} ({SLOW_MODEL} in slow60hz), {args.threads} threads (1 in '
-          f'1core60hz), 1280x720 rgb8, {args.duration:g} s per phase, {args.rounds} rounds '
-          f'(medians), {time.monotonic() - started:.0f} s')
+    print(f'model {args.model} ({SLOW_MODEL} in slow60hz, slow1t60hz), {args.threads} '
+          'threads (1 in 1core60hz, free60hz, slow1t60hz; 2 in busy60hz), 1280x720 rgb8, '
+          f'{args.duration:g} s per phase, {args.rounds} rounds (medians), '
+          f'{time.monotonic() - started:.0f} s')
     print(f'{"phase":<10} {"impl":<6} {"processed":>9} {"fps":>6} {"arrived/proc":>12} '
           f'{"p50 ms":>7} {"p95 ms":>7} {"cpu ms/frame":>12} {"faults/frame":>12} '
           f'{"cam share":>9} {"service p95":>11}')
@@ -517,6 +641,14 @@ def main() -> None:
         runs_of = results[phase.name]
         for impl in impls:
             r = runs_of[impl]
+            if impl == 'limit':
+                print(f'{phase.name:<10} limit: {_median(r, "fps"):.1f} fps, first stage '
+                      f'{_median(r, "stage_one_ms"):.1f} ms (preprocess + invoke + labels)')
+                continue
+            modes = sorted({x['overlap'] for x in r if 'overlap' in x})
+            if modes:
+                print(f'{phase.name:<10} {impl}: overlap {" / ".join(modes)}, pictures '
+                      f'skipped {100 * _median(r, "pictures_skipped_share"):.1f}%')
             print(f'{phase.name:<10} {impl:<6} {100 * _median(r, "processed_share"):8.1f}% '
                   f'{_median(r, "fps"):6.1f} {_median(r, "arrived_per_processed"):12.2f} '
                   f'{_median(r, "latency_p50_ms"):7.1f} {_median(r, "latency_p95_ms"):7.1f} '
@@ -529,7 +661,8 @@ def main() -> None:
             print(f'{phase.name:<10} invoke: {_median(inv, "invoke_cpu_ms"):.1f} ms CPU per '
                   f'invoke ({_median(inv, "invoke_ms_p50"):.1f} ms wall), non-invoke pipeline '
                   f'{_median(inv, "non_invoke_ms"):.2f} ms')
-        for line in checks(phase, runs_of):
+        judged = overlap_checks if phase.name in OVERLAP_PHASES.split(',') else checks
+        for line in judged(phase, runs_of):
             print(line)
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))

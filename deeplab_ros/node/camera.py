@@ -15,20 +15,21 @@
 """
 One camera's topics: its publishers and subscriptions, clouds, statistics, and what to compute.
 
-The node creates one per camera namespace. For the frames it segments, the worker's first
-stage calls :meth:`CameraIO.wanted`, :meth:`CameraIO.take_info` and
-:meth:`CameraIO.publish_labels`; the second stage :meth:`CameraIO.take_depths` and
-:meth:`CameraIO.publish`.
+The node creates one per camera namespace. The worker calls :meth:`CameraIO.wanted`, and
+:meth:`CameraIO.segment` for the frames it segments: the first stage (camera_info, labels and
+their publishing), returning the second (:meth:`CameraIO.finish`: depth, pictures, clouds
+and their publishing, then the frame's count).
 """
 
 import time
 from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import IMAGE_OUTPUTS, Labelled, labels_encoding, Outputs
+from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Labelled, labels_encoding, Outputs
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.node.worker import Handoff
 from deeplab_ros.parameters import Live
 from sensor_msgs.msg import CameraInfo
 
@@ -69,6 +70,43 @@ class CameraIO:
             wanted = set()  # camera_info alone is no reason to segment
         self._wanted, self._wanted_key = frozenset(wanted), (live, now)
         return self._wanted
+
+    def segment(self, job: FrameJob, frame: Frame, live: Live, wanted: FrozenSet[str]
+                ) -> Handoff:
+        """Segment a frame and publish its labels: the first stage; returns the second."""
+        info = self.take_info(wanted)
+        labelled = job.labels(frame, live, wanted)
+        job.stage = 'publish'
+        try:
+            published_ms = self.publish_labels(labelled, info)
+        finally:
+            job.stage = 'idle'
+        width, height = labelled.rgb.shape[1], labelled.rgb.shape[0]
+        return Handoff(width * height * 3, lambda skipped: self.finish(
+            job, labelled, info, published_ms, skipped))
+
+    def finish(self, job: FrameJob, labelled: Labelled, info: Optional[CameraInfo],
+               published_ms: float, skipped: bool) -> None:
+        """
+        Make and publish a frame's pictures and clouds (the second stage), then count it.
+
+        :param published_ms: The time its labels took to publish.
+        :param skipped: Count the frame only: its pictures are skipped.
+        """
+        stage_ms = dict(labelled.timings)
+        if not skipped:
+            self.take_depths(info)
+            out = job.pictures(labelled, self.clouds)
+            stage_ms = dict(out.timings)
+            job.pictures_stage = 'publish'
+            try:
+                published_ms += self.publish(out, labelled.frame, labelled.wanted)
+            finally:
+                job.pictures_stage = 'idle'
+        stage_ms['publish'] = published_ms
+        if labelled.frame.stamp_ns:
+            stage_ms['end_to_end'] = (time.time_ns() - labelled.frame.stamp_ns) / 1e6
+        self.stats.on_processed(stage_ms, pictures=not skipped)
 
     def take_info(self, wanted: FrozenSet[str]) -> Optional[CameraInfo]:
         """Take the newest camera_info when outputs need it; return the one in effect."""

@@ -29,7 +29,7 @@ import cv2
 from deeplab_ros import parameters
 from deeplab_ros.engine.pipeline import open_segmenter, Segmenter
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Labelled
+from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
 from deeplab_ros.frame.memory import FrameMemory
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node import intake, messages
@@ -354,27 +354,7 @@ class SegmentationNode(LifecycleNode):
     def _process(self, index: int, frame: Frame, live: Live, wanted: FrozenSet[str]
                  ) -> Handoff:
         """Segment one frame and publish its labels (first stage, worker thread)."""
-        camera = self._cameras[index]
-        info = camera.take_info(wanted)
-        labelled = self._job.labels(frame, live, wanted)
-        published_ms = camera.publish_labels(labelled, info)
-        width, height = labelled.rgb.shape[1], labelled.rgb.shape[0]
-        return Handoff(width * height * 3, lambda skipped: self._finish(
-            camera, labelled, info, published_ms, skipped))
-
-    def _finish(self, camera: CameraIO, labelled: Labelled, info: Optional[CameraInfo],
-                published_ms: float, skipped: bool) -> None:
-        """Make and publish a frame's pictures and clouds (second stage), then count it."""
-        stage_ms = dict(labelled.timings)
-        if not skipped:
-            camera.take_depths(info)
-            out = self._job.pictures(labelled, camera.clouds)
-            stage_ms = dict(out.timings)
-            published_ms += camera.publish(out, labelled.frame, labelled.wanted)
-        stage_ms['publish'] = published_ms
-        if labelled.frame.stamp_ns:
-            stage_ms['end_to_end'] = (time.time_ns() - labelled.frame.stamp_ns) / 1e6
-        camera.stats.on_processed(stage_ms, pictures=not skipped)
+        return self._cameras[index].segment(self._job, frame, live, wanted)
 
     def _publish_diagnostics(self) -> None:
         """Publish one DiagnosticStatus per camera on /diagnostics."""

@@ -152,13 +152,13 @@ class Worker:
                 return self._hang(self.busy_since)
             self._thread = None
         if self.pictures is not None and not self.pictures.stop(deadline - time.monotonic()):
-            return self._hang(self.pictures.busy_since)
+            return self._hang(self.pictures.busy_since, ' (pictures)')
         return None
 
-    def _hang(self, since: Optional[float]) -> str:
+    def _hang(self, since: Optional[float], which: str = '') -> str:
         """Say which stage a frame hangs in, and for how long."""
         held = f' for {time.monotonic() - since:.1f} s' if since is not None else ''
-        return f'stage {self.stage()}{held}'
+        return f'stage {self.stage()}{which}{held}'
 
     def run(self) -> None:
         """Serve the cameras until :meth:`stop`."""
