@@ -69,6 +69,11 @@ class Spec:
     bounds: Optional[Tuple[float, float]] = None  # inclusive, for int and float parameters
 
     @property
+    def takes_booleans(self) -> bool:
+        """Return whether the choices include on and off, which YAML reads as booleans."""
+        return 'on' in self.choices and 'off' in self.choices
+
+    @property
     def full_description(self) -> str:
         """Return the description with when the value takes effect."""
         return self.description + _SUFFIX[self.applies]
@@ -181,6 +186,19 @@ def _is_namespace(text: str) -> bool:
         t and not t[0].isdigit() and all(c.isalnum() or c == '_' for c in t) for t in tokens)
 
 
+def as_choice(name: str, value: Any) -> Any:
+    """
+    Return a parameter's value, a boolean given for an on/off choice as that word.
+
+    ROS reads ``-p overlap:=off`` and ``overlap: off`` in a parameter file as YAML, in which
+    on and off are booleans: such parameters take a boolean too (true: on, false: off).
+    """
+    spec = SPECS.get(name)
+    if spec is not None and spec.takes_booleans and isinstance(value, bool):
+        return 'on' if value else 'off'
+    return value
+
+
 def check(name: str, value: Any,
           class_ids: Optional[Callable[[Sequence[str]], List[int]]] = None) -> Optional[str]:
     """
@@ -192,6 +210,7 @@ def check(name: str, value: Any,
     spec = SPECS.get(name)
     if spec is None:
         return None
+    value = as_choice(name, value)
     if spec.choices and value not in spec.choices:
         return f"{name} must be one of {', '.join(spec.choices)}, not '{value}'"
     if spec.bounds is not None and not spec.bounds[0] <= value <= spec.bounds[1]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from deeplab_ros.engine import registry
 from deeplab_ros.engine.labels import resolve_labels
-from deeplab_ros.parameters import (check, check_together, CLASS_LISTS, CONFIGURE, LIVE,
-                                    Live, parse_text, SPECS)
+from deeplab_ros.parameters import (as_choice, check, check_together, CLASS_LISTS,
+                                    CONFIGURE, LIVE, Live, parse_text, SPECS)
 import pytest
 import yaml
 
@@ -100,6 +100,15 @@ def test_launch_argument_text_is_typed(name, text, value):
 def test_launch_argument_text_of_the_wrong_type_says_so(name, text):
     with pytest.raises(ValueError, match=name):
         parse_text(name, text)
+
+
+def test_on_and_off_given_as_yaml_booleans_are_the_words():
+    # ROS reads `-p overlap:=off` and `overlap: off` in a parameter file as YAML booleans.
+    assert SPECS['overlap'].takes_booleans and not SPECS['resize_mode'].takes_booleans
+    assert [as_choice('overlap', v) for v in (True, False, 'auto')] == ['on', 'off', 'auto']
+    assert check('overlap', False) is None and check('overlap', 'off') is None
+    assert 'overlap must be one of auto, on, off' in check('overlap', 'sometimes')
+    assert as_choice('publish_color', False) is False
 
 
 def test_live_snapshot_resolves_class_lists():

@@ -108,7 +108,8 @@ def point_cloud(head: Header, packed: np.ndarray) -> PointCloud2:
 
 def parameter_descriptor(spec: Spec) -> ParameterDescriptor:
     """Return the ParameterDescriptor of a parameter: description, choices or range."""
-    descriptor = ParameterDescriptor(description=spec.full_description)
+    descriptor = ParameterDescriptor(description=spec.full_description,
+                                     dynamic_typing=spec.takes_booleans)
     if spec.choices:
         descriptor.additional_constraints = 'one of: ' + ', '.join(spec.choices)
     elif spec.bounds is not None and isinstance(spec.default, int):

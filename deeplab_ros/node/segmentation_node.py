@@ -98,10 +98,11 @@ class SegmentationNode(LifecycleNode):
             self.declare_parameter(spec.name, spec.default, descriptor)
 
     def _values(self) -> Dict[str, Any]:
-        """Return every declared parameter's current value (lists as lists)."""
+        """Return every declared parameter's current value (lists as lists, on/off words)."""
         return {name: (list(self.get_parameter(name).value)
                        if isinstance(SPECS[name].default, list)
-                       else self.get_parameter(name).value) for name in SPECS}
+                       else parameters.as_choice(name, self.get_parameter(name).value))
+                for name in SPECS}
 
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
         """Reject invalid values with a reason; unknown names (QoS overrides) pass."""
