@@ -371,11 +371,13 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
             node.create_subscription(Image, f'{camera}segmentation/{picture}', lambda m: None,
                                      reliable)
         pubs[camera] = node.create_publisher(Image, f'{camera}image', best_effort)
-    diagnostics: Dict[str, str] = {}  # the node's last status (its first camera's)
+    diagnostics: Dict[str, str] = {}  # the node's last status (a node's with overlap)
 
     def on_diagnostics(msg) -> None:
-        for status in msg.status[:1]:
-            diagnostics.update((kv.key, kv.value) for kv in status.values)
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if 'overlap' in values:
+                diagnostics.update(values)
     node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 10)
 
     try:
@@ -443,6 +445,10 @@ def driver(impl: str, phase: Phase, model: str, threads: int, duration: float, d
             result['overlap'] = diagnostics['overlap']
             result['pictures_skipped_share'] = int(diagnostics['pictures_skipped']) / max(
                 1, int(diagnostics['frames_processed']))
+            for stage in ('preprocess', 'inference', 'postprocess', 'render', 'publish'):
+                value = diagnostics.get(f'{stage}_ms_p50', 'n/a')
+                if value != 'n/a':
+                    result[f'{stage}_ms_p50'] = float(value)
         if round_trips:
             result['service_p50_ms'] = float(np.percentile(round_trips, 50))
             result['service_p95_ms'] = float(np.percentile(round_trips, 95))
@@ -647,8 +653,13 @@ def main() -> None:
                 continue
             modes = sorted({x['overlap'] for x in r if 'overlap' in x})
             if modes:
+                stage_one = sum(_median(r, f'{s}_ms_p50')
+                                for s in ('preprocess', 'inference', 'postprocess'))
                 print(f'{phase.name:<10} {impl}: overlap {" / ".join(modes)}, pictures '
-                      f'skipped {100 * _median(r, "pictures_skipped_share"):.1f}%')
+                      f'skipped {100 * _median(r, "pictures_skipped_share"):.1f}%, stage '
+                      f'p50s: fit + invoke + labels {stage_one:.1f} ms, render '
+                      f'{_median(r, "render_ms_p50"):.1f} ms, publish '
+                      f'{_median(r, "publish_ms_p50"):.1f} ms')
             print(f'{phase.name:<10} {impl:<6} {100 * _median(r, "processed_share"):8.1f}% '
                   f'{_median(r, "fps"):6.1f} {_median(r, "arrived_per_processed"):12.2f} '
                   f'{_median(r, "latency_p50_ms"):7.1f} {_median(r, "latency_p95_ms"):7.1f} '
