@@ -297,6 +297,7 @@ def stage_one_loop(model: str, threads: int, duration: float) -> Dict[str, float
     from deeplab_ros.engine import registry
     from deeplab_ros.engine.pipeline import Segmenter
 
+    cv2.setNumThreads(threads)  # as the node does
     seg = Segmenter.open(model, num_threads=threads)
     seg.warmup(3)
     rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)
