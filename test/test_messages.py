@@ -30,8 +30,9 @@ import pytest
 ros_messages = pytest.importorskip('deeplab_ros.node.ros_messages')
 serialization = pytest.importorskip('rclpy.serialization')
 
-_ROSBAGS = pytest.mark.requires('rosbags', 'the bag tool builds its messages with rosbags '
-                                "(pip install rosbags); the node's binding is tested here")
+# The reason test_bag.py gives, so that it is printed once.
+_ROSBAGS = pytest.mark.requires('rosbags', 'deeplab bag reads and writes bags with rosbags '
+                                '(pip install rosbags)')
 BINDINGS = ['rclpy', pytest.param('rosbags', marks=_ROSBAGS)]
 
 
