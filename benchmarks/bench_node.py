@@ -40,7 +40,7 @@ and above a get_state + get_parameters round trip is timed every 0.25 s. Figures
 medians over the rounds: processed fps, frames arrived per frame processed, latency from
 publish to label arrival, CPU per processed frame, each camera's share; the node's
 non-inference CPU per frame (its CPU minus the invoke CPU) against its floor (the relay's CPU
-plus the non-invoke pipeline time); and each target of issue 16 checked.
+plus the non-invoke pipeline time); and each of the node's targets checked.
 
 From the repository root, in the ``make test`` environment (AMENT_PREFIX_PATH=$PWD/.venv,
 DEEPLAB_ROS_MIRROR naming folders with the models and cat_720p.jpg)::
@@ -201,7 +201,8 @@ def relay_node(cameras: List[str]) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from deeplab_ros.node import intake, messages
+    from deeplab_ros.node import intake
+    from deeplab_ros.node.ros_messages import MESSAGES
 
     labels = np.zeros((720, 1280), np.uint8)
     color = np.zeros((720, 1280, 3), np.uint8)
@@ -211,8 +212,8 @@ def relay_node(cameras: List[str]) -> None:
             self.outs = [(self.create_publisher(Image, f'{c}segmentation/labels', 1),
                           self.create_publisher(Image, f'{c}segmentation/color', 1))
                          for c in cameras]
-            self.msgs = [messages.image(messages.header(0, 0, ''), labels, 'mono8'),
-                         messages.image(messages.header(0, 0, ''), color, 'rgb8')]
+            self.msgs = [MESSAGES.image(MESSAGES.header(0, 0, ''), labels, 'mono8'),
+                         MESSAGES.image(MESSAGES.header(0, 0, ''), color, 'rgb8')]
             return TransitionCallbackReturn.SUCCESS
 
         def on_activate(self, state):
@@ -222,7 +223,7 @@ def relay_node(cameras: List[str]) -> None:
                                              callback_group=group, raw=True,
                                              event_callbacks=intake.lost_events())
                     for c in cameras]
-            self.intake = intake.Intake(self, subs, False)
+            self.intake = intake.SubscriptionIntake(self, subs, False)
             threading.Thread(target=self.relay, daemon=True).start()
             return super().on_activate(state)
 
@@ -232,7 +233,7 @@ def relay_node(cameras: List[str]) -> None:
                 for index in self.intake.wait(every, 1.0):
                     for serialized, _ in self.intake.take(index, 1):
                         frame = self.intake.read(index, serialized)
-                        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
+                        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
                         for pub, msg in zip(self.outs[index], self.msgs):
                             msg.header = head
                             pub.publish(msg)
@@ -487,7 +488,7 @@ def _run(args, argv: List[str], domain: int, phase: Phase) -> Dict[str, float]:
 
 
 def checks(phase: Phase, runs: Dict[str, List[Dict[str, float]]]) -> List[str]:
-    """Return issue 16's targets for a phase, each with its figures and PASS or FAIL."""
+    """Return the node's targets for a phase, each with its figures and PASS or FAIL."""
     node, naive = runs.get('node'), runs.get('naive')
     if not node or not naive:
         return []

@@ -23,8 +23,8 @@ registry's message (which says where to put the file).
 A test that cannot run on a route is deselected there, and the reason is printed once at the
 end: the launch tests (``test_launch_*.py``) need launch_testing, and tests marked
 ``requires(module, why)`` need that module (vision_msgs has no PyPI wheel); both run in the
-real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when ../shared is there)
-any skip is a failure: every test can run there.
+real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when the shared assets
+are there) any skip is a failure: every test can run there.
 """
 
 import importlib.util

@@ -16,7 +16,7 @@
 The two-stage worker: labels first, then pictures on a thread of their own (overlap).
 
 A fake intake (:mod:`fake_intake`) stands in for the middleware; the node's per-camera
-stages (:class:`CameraIO`), a real model and publishers that record what they are given
+stages (:class:`CameraTopics`), a real model and publishers that record what they are given
 stand in for nothing else.
 """
 
@@ -26,9 +26,9 @@ import time
 from deeplab_ros.engine.pipeline import Segmenter
 from deeplab_ros.frame.job import FrameJob
 from deeplab_ros.frame.wire import Frame
-from deeplab_ros.node.camera import CameraIO
+from deeplab_ros.node.camera_topics import CameraTopics
 from deeplab_ros.node.diagnostics import FrameStats
-from deeplab_ros.node.worker import Camera, Handoff, Worker
+from deeplab_ros.node.worker import Handoff, Worker, WorkerCamera
 from fake_intake import balanced, FakeIntake, live, Logger, wait_until
 import numpy as np
 import pytest
@@ -66,8 +66,8 @@ class Publisher:
         self.sent.append(msg)
 
 
-def camera_io() -> CameraIO:
-    io = CameraIO('', 'none', 21)
+def camera_topics() -> CameraTopics:
+    io = CameraTopics('', 'none', 21)
     io.pubs = {name: Publisher() for name in ('labels', 'color', 'overlay', 'camera_info')}
     return io
 
@@ -97,7 +97,7 @@ def test_the_pictures_of_a_frame_are_made_while_the_next_frame_is_segmented(over
                 waited['overlapped'] = second_began.wait(5.0 if overlap else 0.3)
             events[('two', number, 'end')] = time.monotonic()
         return Handoff(0, finish)
-    worker = Worker(intake, [Camera('A', FrameStats(), lambda now, s: PICTURES)], process,
+    worker = Worker(intake, [WorkerCamera('A', FrameStats(), lambda now, s: PICTURES)], process,
                     lambda: live(), Logger(), overlap=overlap)
     worker.start()
     try:
@@ -117,9 +117,9 @@ def test_the_pictures_of_a_frame_are_made_while_the_next_frame_is_segmented(over
 
 
 def test_labels_are_never_skipped_and_pictures_skipped_while_busy_are_counted(job):
-    io, intake, release = camera_io(), FakeIntake(1), threading.Event()
+    io, intake, release = camera_topics(), FakeIntake(1), threading.Event()
     io.pubs['color'].hold = release  # the second stage of frame 1 waits in publishing
-    worker = Worker(intake, [Camera('A', io.stats, lambda now, s: PICTURES)],
+    worker = Worker(intake, [WorkerCamera('A', io.stats, lambda now, s: PICTURES)],
                     lambda index, taken, settings, wanted: io.segment(
                         job, taken, settings, wanted),
                     lambda: live(), Logger(), overlap=True)
@@ -152,9 +152,9 @@ def test_labels_are_never_skipped_and_pictures_skipped_while_busy_are_counted(jo
 
 
 def test_stop_is_bounded_while_the_pictures_stage_is_busy(job):
-    io, intake, release = camera_io(), FakeIntake(1), threading.Event()
+    io, intake, release = camera_topics(), FakeIntake(1), threading.Event()
     io.pubs['overlay'].hold = release
-    worker = Worker(intake, [Camera('A', io.stats, lambda now, s: PICTURES)],
+    worker = Worker(intake, [WorkerCamera('A', io.stats, lambda now, s: PICTURES)],
                     lambda index, taken, settings, wanted: io.segment(
                         job, taken, settings, wanted),
                     lambda: live(), Logger(), overlap=True,

@@ -289,7 +289,7 @@ def _judge(period: _Period, engine: EngineSummary,
              'max_rate')
     if count['lost']:
         warn(f"{count['lost']} frame(s) lost in transport: give the camera driver the "
-             'large-data Fast DDS profile too (README: Large images and DDS)')
+             'large-data Fast DDS profile too (doc/node.md: Large images and DDS)')
     if count['rejected']:
         warn(f"{count['rejected']} malformed frame(s) rejected: {period.reject_reason}")
     for reason in warnings:

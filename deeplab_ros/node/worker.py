@@ -69,7 +69,7 @@ class Intake(Protocol):
 
 
 @dataclass(eq=False)
-class Camera:
+class WorkerCamera:
     """One camera as the worker sees it."""
 
     name: str  # the image topic, for log lines
@@ -102,7 +102,7 @@ Process = Callable[[int, Frame, Live, FrozenSet[str]], Union[int, Handoff]]
 class Worker:
     """The thread that takes and segments camera frames."""
 
-    def __init__(self, intake: Intake, cameras: Sequence[Camera], process: Process,
+    def __init__(self, intake: Intake, cameras: Sequence[WorkerCamera], process: Process,
                  settings: Callable[[], Live], logger: Any, compressed: bool = False,
                  stage: Callable[[], str] = lambda: 'idle',
                  after_frame: Callable[[int], Any] = lambda size: None,
@@ -252,14 +252,14 @@ class Worker:
             self.busy_since = None
         return max(size, done or 0)
 
-    def _hand(self, camera: Camera, handoff: Handoff) -> None:
+    def _hand(self, camera: WorkerCamera, handoff: Handoff) -> None:
         """Run a frame's second stage: on its thread when free, else here or skipped."""
         if self.pictures is None:
             self._guarded(camera, lambda: handoff.finish(False))
         elif not self.pictures.hand(lambda: self._guarded(camera, lambda: handoff.finish(False))):
             self._guarded(camera, lambda: handoff.finish(True))  # busy: labels only
 
-    def _guarded(self, camera: Camera, work: Callable[[], Any]) -> Any:
+    def _guarded(self, camera: WorkerCamera, work: Callable[[], Any]) -> Any:
         """Run work on a frame; count an error against the camera and log it (None then)."""
         try:
             return work()

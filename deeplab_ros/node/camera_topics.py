@@ -15,20 +15,21 @@
 """
 One camera's topics: its publishers and subscriptions, clouds, statistics, and what to compute.
 
-The node creates one per camera namespace. The worker calls :meth:`CameraIO.wanted`, and
-:meth:`CameraIO.segment` for the frames it segments: the first stage (camera_info, labels and
-their publishing), returning the second (:meth:`CameraIO.finish`: depth, pictures, clouds
-and their publishing, then the frame's count).
+The node creates one per camera namespace. The worker calls :meth:`CameraTopics.wanted`,
+and :meth:`CameraTopics.segment` for the frames it segments: the first stage (camera_info,
+labels and their publishing), returning the second (:meth:`CameraTopics.finish`: depth,
+pictures, clouds and their publishing, then the frame's count).
 """
 
 import time
 from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Labelled, labels_encoding, Outputs
-from deeplab_ros.frame.wire import Frame
-from deeplab_ros.node import intake, messages
+from deeplab_ros.frame.job import FrameJob, image_encoding, IMAGE_OUTPUTS, Labelled, Outputs
+from deeplab_ros.frame.wire import Frame, read_frame
+from deeplab_ros.node import intake
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.node.ros_messages import MESSAGES
 from deeplab_ros.node.worker import Handoff
 from deeplab_ros.parameters import Live
 from sensor_msgs.msg import CameraInfo
@@ -36,7 +37,7 @@ from sensor_msgs.msg import CameraInfo
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often who subscribes to what is read again
 
 
-class CameraIO:
+class CameraTopics:
     """One camera's topics, clouds and statistics."""
 
     def __init__(self, prefix: str, geometry: str, num_classes: int) -> None:
@@ -122,7 +123,8 @@ class CameraIO:
         if self.depth_sub is not None:
             for serialized, _ in intake.take_serialized(self.depth_sub, DEPTH_QUEUE):
                 try:
-                    self.clouds.add_depth(intake.read_frame(serialized, False))
+                    self.clouds.add_depth(
+                        read_frame(serialized, False, intake.DESERIALIZE[False]))
                 except Exception as error:  # unreadable: say so, use the others
                     self.clouds.notes['depth'] = f'unreadable depth message: {error}'
 
@@ -134,26 +136,22 @@ class CameraIO:
         """
         start = time.perf_counter()
         frame, labels, wanted = labelled.frame, labelled.labels, labelled.wanted
-        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
+        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
         if 'labels' in wanted:
-            self.pubs['labels'].publish(messages.image(head, labels, labels_encoding(labels)))
+            self.pubs['labels'].publish(
+                MESSAGES.image(head, labels, image_encoding('labels', labels)))
         if info is not None and 'camera_info' in wanted:
             image_size = (labelled.rgb.shape[1], labelled.rgb.shape[0])
-            self.pubs['camera_info'].publish(messages.scaled_camera_info(
+            self.pubs['camera_info'].publish(MESSAGES.scaled_camera_info(
                 info, head, image_size, labels.shape[::-1]))
         return (time.perf_counter() - start) * 1e3
 
     def publish(self, out: Outputs, frame: Frame, wanted: FrozenSet[str]) -> float:
         """Publish a frame's pictures and clouds that are wanted; return the ms taken."""
         start = time.perf_counter()
-        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
-        for name in IMAGE_OUTPUTS:
-            pixels = getattr(out, name)
-            if pixels is not None and name in wanted and name != 'labels':
-                self.pubs[name].publish(messages.image(
-                    head, pixels, 'rgb8' if pixels.ndim == 3 else 'mono8'))
-        for name, packed in out.clouds.items():
-            self.pubs[name].publish(messages.point_cloud(head, packed))
+        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
+        for name, msg in MESSAGES.frame_outputs(head, out, wanted - {'labels'}, None):
+            self.pubs[name].publish(msg)
         return (time.perf_counter() - start) * 1e3
 
     def unsubscribe(self, node) -> None:
