@@ -87,6 +87,7 @@ def test_the_pictures_of_a_frame_are_made_while_the_next_frame_is_segmented(over
     def process(index, taken, settings, wanted):
         number = taken.sec
         events[('one', number, 'start')] = time.monotonic()
+        worker.hand_pending()  # as the node does when the inference starts
         if number == 2:
             second_began.set()
         events[('one', number, 'end')] = time.monotonic()
@@ -121,7 +122,7 @@ def test_labels_are_never_skipped_and_pictures_skipped_while_busy_are_counted(jo
     io.pubs['color'].hold = release  # the second stage of frame 1 waits in publishing
     worker = Worker(intake, [WorkerCamera('A', io.stats, lambda now, s: PICTURES)],
                     lambda index, taken, settings, wanted: io.segment(
-                        job, taken, settings, wanted),
+                        job, taken, settings, wanted, worker.hand_pending),
                     lambda: live(), Logger(), overlap=True)
     worker.start()
     try:
@@ -130,6 +131,7 @@ def test_labels_are_never_skipped_and_pictures_skipped_while_busy_are_counted(jo
         for number in (2, 3, 4):  # each taken and segmented while frame 1's pictures wait
             intake.publish(0, frame(number))
             wait_until(lambda: len(io.pubs['labels'].sent) == number, what=f'labels {number}')
+        wait_until(lambda: io.stats.pictures_skipped == 3, what='3 frames counted')
         release.set()
         wait_until(lambda: io.stats.processed == 4, what='frame 1 counted')
         intake.publish(0, frame(5))
@@ -156,7 +158,7 @@ def test_stop_is_bounded_while_the_pictures_stage_is_busy(job):
     io.pubs['overlay'].hold = release
     worker = Worker(intake, [WorkerCamera('A', io.stats, lambda now, s: PICTURES)],
                     lambda index, taken, settings, wanted: io.segment(
-                        job, taken, settings, wanted),
+                        job, taken, settings, wanted, worker.hand_pending),
                     lambda: live(), Logger(), overlap=True,
                     stage=lambda: job.stage if job.stage != 'idle' else job.pictures_stage)
     worker.start()

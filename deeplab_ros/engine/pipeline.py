@@ -181,11 +181,14 @@ class Segmenter:
         """Return the class names, index = class id."""
         return self.labels.names
 
-    def segment(self, rgb: np.ndarray, confidence: bool = False) -> Segmentation:
+    def segment(self, rgb: np.ndarray, confidence: bool = False,
+                before_invoke: Optional[Callable[[], None]] = None) -> Segmentation:
         """
         Segment an RGB uint8 image of any size.
 
         :param confidence: also return the max class probability (score models only).
+        :param before_invoke: called once the input is written, just before the invoke
+            (which lets other Python threads run).
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError('expected an RGB uint8 image HxWx3, got %s %s' % (
@@ -195,6 +198,8 @@ class Segmenter:
         fit = plan_fit((width, height), self.info.input_size, self.fit_mode)
         write_input(rgb, fit, self.model.input_view())
         fitted = time.perf_counter()
+        if before_invoke is not None:
+            before_invoke()
         self.model.invoke()
         invoked = time.perf_counter()
         size = target_size(fit, self.output_resolution)

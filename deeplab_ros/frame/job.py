@@ -22,7 +22,7 @@ are arrays; each side wraps them in its own messages with the frame's header.
 
 from dataclasses import dataclass, field
 import time
-from typing import AbstractSet, Dict, FrozenSet, Iterator, Optional, Tuple
+from typing import AbstractSet, Callable, Dict, FrozenSet, Iterator, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.pipeline import Segmenter
@@ -119,13 +119,16 @@ class FrameJob:
         """
         return self.pictures(self.labels(frame, live, wanted), clouds)
 
-    def labels(self, frame: Frame, live: Live, wanted: AbstractSet[str]) -> Labelled:
+    def labels(self, frame: Frame, live: Live, wanted: AbstractSet[str],
+               before_invoke: Optional[Callable[[], None]] = None) -> Labelled:
         """
         Decode and segment one frame: the first stage, up to the label map.
 
         The confidence map is made here too (when wanted): it needs the model's output,
         which the next frame's inference overwrites.
 
+        :param before_invoke: Called just before the model's invoke (see
+            :meth:`Segmenter.segment`).
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
@@ -137,7 +140,8 @@ class FrameJob:
             self.stage = 'inference'
             segmenter.resize_mode = live.resize_mode
             segmenter.output_resolution = live.output_resolution
-            result = segmenter.segment(rgb, confidence='confidence' in wanted)
+            result = segmenter.segment(rgb, confidence='confidence' in wanted,
+                                       before_invoke=before_invoke)
         finally:
             self.stage = 'idle'
         timings = dict(result.timings, decode=(decoded - start) * 1e3)

@@ -22,7 +22,7 @@ pictures, clouds and their publishing, then the frame's count).
 """
 
 import time
-from typing import Any, Dict, FrozenSet, Optional
+from typing import Any, Callable, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
 from deeplab_ros.frame.job import FrameJob, image_encoding, IMAGE_OUTPUTS, Labelled, Outputs
@@ -72,11 +72,16 @@ class CameraTopics:
         self._wanted, self._wanted_key = frozenset(wanted), (live, now)
         return self._wanted
 
-    def segment(self, job: FrameJob, frame: Frame, live: Live, wanted: FrozenSet[str]
-                ) -> Handoff:
-        """Segment a frame and publish its labels: the first stage; returns the second."""
+    def segment(self, job: FrameJob, frame: Frame, live: Live, wanted: FrozenSet[str],
+                before_invoke: Optional[Callable[[], None]] = None) -> Handoff:
+        """
+        Segment a frame and publish its labels: the first stage; returns the second.
+
+        :param before_invoke: Called just before the model's invoke (the worker hands the
+            previous frame's second stage over then).
+        """
         info = self.take_info(wanted)
-        labelled = job.labels(frame, live, wanted)
+        labelled = job.labels(frame, live, wanted, before_invoke)
         job.stage = 'publish'
         try:
             published_ms = self.publish_labels(labelled, info)

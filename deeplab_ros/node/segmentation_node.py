@@ -357,7 +357,8 @@ class SegmentationNode(LifecycleNode):
     def _process(self, index: int, frame: Frame, live: Live, wanted: FrozenSet[str]
                  ) -> Handoff:
         """Segment one frame and publish its labels (first stage, worker thread)."""
-        return self._cameras[index].segment(self._job, frame, live, wanted)
+        return self._cameras[index].segment(self._job, frame, live, wanted,
+                                            self._worker.hand_pending)
 
     def _publish_diagnostics(self) -> None:
         """Publish one DiagnosticStatus per camera on /diagnostics."""

@@ -21,7 +21,10 @@ turn reads one snapshot of the live settings and uses it for every decision of t
 A frame is handled in two stages: the first (this loop) segments it and publishes its
 labels; the second makes and publishes its pictures and clouds, either at once in the loop,
 or, with ``overlap``, on the :class:`~deeplab_ros.node.pictures.PictureStage` thread while
-the loop goes on to the next frame.
+the loop goes on to the next frame. The second stage is handed over when the next frame's
+inference starts (:meth:`Worker.hand_pending`), which lets other Python threads run, so that
+its publishing, which holds the GIL, does not hold up that frame's fit; or at once when no
+frame is waiting.
 Cameras are served in turn; a camera held back by ``max_rate`` is woken when it is due, and
 a camera nobody subscribes to is looked at every :data:`IDLE_WAIT_S`, taking one frame to
 keep its counts current.
@@ -123,6 +126,7 @@ class Worker:
         self.robin = scheduling.RoundRobin(len(self.cameras))
         self.stopping = False
         self.busy_since: Optional[float] = None
+        self._pending: Optional[Tuple[WorkerCamera, Handoff]] = None
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
@@ -167,10 +171,17 @@ class Worker:
                 self.turn()
             except Exception as error:  # never let the worker die; say what happened
                 if self.stopping:
-                    return
+                    break
                 self.logger.error(f'frame handling failed: {type(error).__name__}: {error}',
                                   throttle_duration_sec=_LOG_THROTTLE_S)
                 time.sleep(IDLE_WAIT_S)
+        self.hand_pending()
+
+    def hand_pending(self) -> None:
+        """Hand the last frame's second stage over now (the loop's thread; none: nothing)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._hand(*pending)
 
     def turn(self) -> None:
         """Wait once for the cameras that want a frame, then serve the ready ones in turn."""
@@ -189,7 +200,13 @@ class Worker:
                 timeout = min(timeout, due - now)
             else:
                 candidates[index] = wanted
-        ready = self.intake.wait(list(candidates), max(0.0, timeout))
+        if self._pending is not None:
+            ready = self.intake.wait(list(candidates), 0.0)
+            if not ready:  # no frame to segment now: the pictures go at once
+                self.hand_pending()
+                return  # and a new turn (a wake the look took is not lost)
+        else:
+            ready = self.intake.wait(list(candidates), max(0.0, timeout))
         for index in self.robin.order([i for i in candidates if i in ready]):
             if self.stopping:
                 break
@@ -245,11 +262,15 @@ class Worker:
         try:
             done = self._guarded(camera, lambda: self.process(
                 index, checked[chosen][0], live, wanted))
-            if isinstance(done, Handoff):
-                self._hand(camera, done)
-                return max(size, done.size)
         finally:
+            self.hand_pending()  # the previous frame's, if this one never reached inference
             self.busy_since = None
+        if isinstance(done, Handoff):
+            if self.pictures is None:
+                self._hand(camera, done)
+            else:
+                self._pending = (camera, done)
+            return max(size, done.size)
         return max(size, done or 0)
 
     def _hand(self, camera: WorkerCamera, handoff: Handoff) -> None:
