@@ -82,7 +82,8 @@ class FrameJob:
 
     def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
             clouds: Optional[CameraClouds] = None,
-            on_labels: Optional[Callable[[np.ndarray], None]] = None) -> Outputs:
+            on_labels: Optional[Callable[[np.ndarray], None]] = None,
+            rgb: Optional[np.ndarray] = None) -> Outputs:
         """
         Decode, segment and compute the wanted outputs of one frame.
 
@@ -91,13 +92,16 @@ class FrameJob:
         :param clouds: The camera's clouds, for the cloud outputs.
         :param on_labels: Called with the label map as soon as it is ready, before the
             pictures and clouds are made (the node publishes it then: navigation first).
+        :param rgb: The frame as :meth:`decode` returned it, when it was decoded ahead: it is
+            not decoded again.
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
         try:
             self.stage = 'decode'
             start = time.perf_counter()
-            rgb = self.decode(frame, live.max_input_pixels)
+            if rgb is None:
+                rgb = self.decode(frame, live.max_input_pixels)
             decoded = time.perf_counter()
             self.stage = 'inference'
             segmenter.resize_mode = live.resize_mode
