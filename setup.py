@@ -29,6 +29,8 @@ setup(
         ('share/' + package_name + '/config', glob('config/*')),
     ],
     install_requires=['setuptools'],
+    # Optional: deeplab bag (rosbags), and deeplab bag --ray on a Ray cluster.
+    extras_require={'bag': ['rosbags==0.11.9'], 'ray': ['rosbags==0.11.9', 'ray==2.60.0']},
     zip_safe=True,
     maintainer='deeplab_ros maintainers',
     maintainer_email='maintainers@deeplab-ros.dev',

@@ -67,13 +67,11 @@ def pytest_collection_modifyitems(config, items):
     """Deselect tests marked ``requires`` whose module is missing."""
     kept, dropped = [], []
     for item in items:
-        marker = item.get_closest_marker('requires')
-        if marker is not None and not _importable(marker.args[0]):
+        missing = [m for m in item.iter_markers('requires') if not _importable(m.args[0])]
+        for marker in missing:
             reason = f'{marker.args[0]} is not installed: {marker.args[1]}'
             _deselected.setdefault(reason, set()).add(item.nodeid)
-            dropped.append(item)
-        else:
-            kept.append(item)
+        (dropped if missing else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -107,8 +107,7 @@ def run_ray(address: str, args: argparse.Namespace, values: Dict[str, Any],
         if not jobs:
             cpus = int(ray.cluster_resources().get('CPU', 1))
             jobs = max(1, min(len(tasks), cpus // threads))
-        remote = ray.remote(num_cpus=threads, memory=ACTOR_MEMORY, max_concurrency=2,
-                            max_restarts=1)(BagActor)
+        remote = ray.remote(num_cpus=threads, memory=ACTOR_MEMORY, max_concurrency=2)(BagActor)
         model_ref = ray.put(model.read_bytes())
         actors = [remote.remote(args, dict(values, num_threads=threads), model.name, model_ref)
                   for _ in range(jobs)]
@@ -148,18 +147,17 @@ def _collect(ray, pool: Any, actors: Sequence[Any],
     deadline = None
     while pool.has_next() and (deadline is None or time.monotonic() < deadline):
         try:
-            result = pool.get_next_unordered(timeout=REPORT_S)
-        except TimeoutError:
-            result = None
+            try:
+                results.append(pool.get_next_unordered(timeout=REPORT_S))
+                progress.end(results[-1])
+            except TimeoutError:
+                pass
+            except ray.exceptions.RayError:  # an actor died: its bag is reported as failed
+                pass
+            _progress(ray, actors, progress)
         except KeyboardInterrupt:
-            deadline = time.monotonic() + STOP_S
-            for actor in actors:
-                actor.stop.remote()
-            continue
-        except ray.exceptions.RayError:  # an actor died: its bag is reported as failed
-            result = None
-        _progress(ray, actors, progress)
-        if result is not None:
-            results.append(result)
-            progress.end(result)
+            if deadline is None:
+                deadline = time.monotonic() + STOP_S
+                for actor in actors:
+                    actor.stop.remote()
     return results, deadline is not None

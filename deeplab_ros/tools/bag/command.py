@@ -178,8 +178,9 @@ def _run_many(args: argparse.Namespace, values: Dict[str, Any],
     todo = [t for t in tasks if t.index not in done]
     jobs, threads = _parallel(args, values, len(todo))
     values = dict(values, num_threads=threads)
-    where = f'on the Ray cluster at {args.ray}' if args.ray else (
-        f'{jobs} jobs of {threads} threads' if jobs > 1 else f'one job of {threads} threads')
+    each = f'{threads} thread{"s" if threads > 1 else ""}'
+    where = f'on the Ray cluster at {args.ray}, actors of {each}' if args.ray else (
+        f'{jobs} jobs of {each}' if jobs > 1 else f'one job of {each}')
     print(f'deeplab bag: {len(tasks)} bags ({len(done)} complete already), {where}',
           flush=True)
     progress = report.FleetProgress(len(tasks))

@@ -96,7 +96,8 @@ class BagWorker:
             result = pipeline.label(args, plan, self.segmenter,
                                     _Tracker(task.index, self.sink, self.stopped), False)
         except DeeplabError as error:
-            return BagResult(str(task.source), str(task.out), 'failed', str(error),
+            return BagResult(str(task.source), str(task.out), 'failed',
+                             str(error).removeprefix(f'{task.source}: '),
                              seconds=round(time.perf_counter() - started, 3))
         except Exception as error:  # one bad bag fails alone, whatever went wrong
             return BagResult(str(task.source), str(task.out), 'failed',
