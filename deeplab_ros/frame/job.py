@@ -92,16 +92,14 @@ class FrameJob:
         :param clouds: The camera's clouds, for the cloud outputs.
         :param on_labels: Called with the label map as soon as it is ready, before the
             pictures and clouds are made (the node publishes it then: navigation first).
-        :param rgb: The frame as :meth:`decode` returned it, when it was decoded ahead: it is
-            not decoded again.
+        :param rgb: The frame already decoded (by :meth:`decode`), not to decode it again.
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
         try:
             self.stage = 'decode'
             start = time.perf_counter()
-            if rgb is None:
-                rgb = self.decode(frame, live.max_input_pixels)
+            rgb = self.decode(frame, live.max_input_pixels) if rgb is None else rgb
             decoded = time.perf_counter()
             self.stage = 'inference'
             segmenter.resize_mode = live.resize_mode
