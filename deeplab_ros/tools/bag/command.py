@@ -119,7 +119,7 @@ def _settle(args: argparse.Namespace) -> Tuple[Dict[str, Any], List[str]]:
 
 def _run_one(args: argparse.Namespace, task: discovery.BagTask) -> int:
     """Label one bag here, saying all about it; return the exit status (130 after Ctrl-C)."""
-    from deeplab_ros.tools.bag import pipeline
+    from deeplab_ros.tools.bag import run as bag_run
     args = fleet.bag_args(args, task)
     settled, notes = bag_plan.make_plan(args, task.digest)
     for note in notes:
@@ -129,8 +129,8 @@ def _run_one(args: argparse.Namespace, task: discovery.BagTask) -> int:
     except ValueError as error:
         raise DeeplabError(str(error)) from None
     try:
-        result = pipeline.label(args, settled, segmenter,
-                                report.Progress(settled.frames, *settled.window))
+        result = bag_run.label(args, settled, segmenter,
+                               report.Progress(settled.frames, *settled.window))
     finally:
         segmenter.close()
     if args.summary:

@@ -83,7 +83,7 @@ class BagWorker:
 
     def label(self, task: BagTask) -> BagResult:
         """Label one bag; return what became of it (failures included, with their reason)."""
-        from deeplab_ros.tools.bag import pipeline, plan as bag_plan
+        from deeplab_ros.tools.bag import plan as bag_plan, run as bag_run
         if self.error:
             return BagResult(str(task.source), str(task.out), 'failed', self.error)
         if self.stopped():
@@ -93,8 +93,8 @@ class BagWorker:
         try:
             plan, notes = bag_plan.make_plan(args, task.digest)
             self.sink('start', task.index, plan.frames)
-            result = pipeline.label(args, plan, self.segmenter,
-                                    _Tracker(task.index, self.sink, self.stopped), False)
+            result = bag_run.label(args, plan, self.segmenter,
+                                   _Tracker(task.index, self.sink, self.stopped), False)
         except DeeplabError as error:
             return BagResult(str(task.source), str(task.out), 'failed',
                              str(error).removeprefix(f'{task.source}: '),

@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any, Dict, List, Sequence
 
-from deeplab_ros.tools.bag.reader import Camera
+from deeplab_ros.tools.bag.reader import BagCamera
 import numpy as np
 
 
@@ -50,7 +50,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def class_shares(cameras: Sequence[Camera], names: Sequence[str]) -> Dict[str, float]:
+def class_shares(cameras: Sequence[BagCamera], names: Sequence[str]) -> Dict[str, float]:
     """Return each class's share of the pixels labelled (sampled), 0.1 % and up, largest first."""
     counted = [c.pixels for c in cameras if c.pixels is not None]
     pixels = np.sum(counted, axis=0) if counted else np.zeros(0)
@@ -101,7 +101,7 @@ class BagResult:
                 f'({len(self.frames)} topics), {rejected} rejected, {self.seconds:.1f} s')
 
 
-def print_summary(cameras: Sequence[Camera], names: Sequence[str], written: Dict[str, int],
+def print_summary(cameras: Sequence[BagCamera], names: Sequence[str], written: Dict[str, int],
                   seconds: float, interrupted: str) -> None:
     """
     Print frames per topic, rejections, class fractions, what was written, time taken.
