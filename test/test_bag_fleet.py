@@ -158,3 +158,14 @@ def test_inputs_that_cannot_be_told_apart_are_refused(tmp_path, capsys):
     assert bag(tmp_path / 'empty', '--out', tmp_path / 'o') == 1
     assert 'no bags in it' in capsys.readouterr().err
     assert not (tmp_path / 'o').exists()
+
+
+def test_ray_missing_says_how_to_install_it(tmp_path):
+    write_bag(tmp_path / 'in', 'mcap', count=1)
+    code = ('import sys; sys.modules["ray"] = None; from deeplab_ros.tools import cli; '
+            f'sys.exit(cli.main(["bag", "{tmp_path / "in"}", "--out", "{tmp_path / "o"}", '
+            '"--ray", "auto"]))')
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert '--ray needs Ray' in result.stderr and 'pip install ray==2.60.0' in result.stderr

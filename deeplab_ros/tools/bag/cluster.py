@@ -36,8 +36,10 @@ from deeplab_ros.tools.bag.report import BagResult, FleetProgress
 
 #: The Ray version this is written and tested against.
 RAY_VERSION = '2.60.0'
-#: Memory an actor asks for: its interpreter, a bag's queues of frames and a writer's buffers.
-ACTOR_MEMORY = 1536 * 2**20
+#: Memory an actor asks for beyond 4x its model file: Ray's worker, the interpreter's arena, a
+#: bag's queues of frames (16 of 4K rgb8 at most) and the writer's buffers. A process labelling
+#: 720p frames with the smallest model peaks at about 140 MiB.
+ACTOR_MEMORY = 768 * 2**20
 #: Seconds to wait, after Ctrl-C, for the actors to close the bags they are writing.
 STOP_S = 60.0
 
@@ -80,9 +82,9 @@ def _import_ray() -> Any:
         import ray
         from ray.util import ActorPool  # noqa: F401
     except ImportError:
-        raise DeeplabError('--ray needs Ray on this machine and on every node of the cluster, '
-                           f'the same version: pip install "ray[default]=={RAY_VERSION}"'
-                           ) from None
+        raise DeeplabError('--ray needs Ray here and on every node of the cluster, the same '
+                           f'version: pip install ray=={RAY_VERSION} (or "ray[client]=='
+                           f'{RAY_VERSION}" for a ray:// address)') from None
     return ray
 
 
@@ -107,7 +109,8 @@ def run_ray(address: str, args: argparse.Namespace, values: Dict[str, Any],
         if not jobs:
             cpus = int(ray.cluster_resources().get('CPU', 1))
             jobs = max(1, min(len(tasks), cpus // threads))
-        remote = ray.remote(num_cpus=threads, memory=ACTOR_MEMORY, max_concurrency=2)(BagActor)
+        remote = ray.remote(num_cpus=threads, memory=ACTOR_MEMORY + 4 * model.stat().st_size,
+                            max_concurrency=2)(BagActor)
         model_ref = ray.put(model.read_bytes())
         actors = [remote.remote(args, dict(values, num_threads=threads), model.name, model_ref)
                   for _ in range(jobs)]
