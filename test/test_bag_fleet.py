@@ -121,7 +121,12 @@ def free_port():
 
 @pytest.fixture
 def ray_cluster():
-    """Start a local Ray cluster of 2 CPUs (a head on loopback); stop it after the test."""
+    """
+    Start a local Ray cluster of 2 CPUs for this test alone; stop it after the test.
+
+    The head is asked for the loopback address; Ray advertises the machine's own address
+    instead (it never serves on loopback alone), and the driver connects through loopback.
+    """
     port, temp = free_port(), tempfile.mkdtemp(prefix='ray')
     head = subprocess.Popen(
         [str(Path(sys.executable).parent / 'ray'), 'start', '--head', '--node-ip-address',
