@@ -16,7 +16,7 @@
 Benchmark ``deeplab bag`` over many bags: one job, a process pool, a Ray cluster (a script).
 
 Writes ``--bags`` bags of ``--frames`` 1280x720 rgb8 frames each (with camera_info, as
-bench_bag.py), starts a local Ray cluster of ``--cores`` CPUs (a head on loopback), then
+bench_bag.py), starts a local Ray cluster of ``--cores`` CPUs on this machine, then
 alternates, ``--rounds`` times and in a new order each round, ``deeplab bag`` over all the
 bags (default outputs) with:
 
@@ -58,7 +58,7 @@ SETTINGS = {'jobs 1 x 2 threads': ('--jobs', '1', '--threads', '2'),
 
 
 def start_ray(cores: int, temp: str):
-    """Start a Ray head on loopback with ``cores`` CPUs; return it and its address."""
+    """Start a Ray head here with ``cores`` CPUs; return it and its address (on loopback)."""
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))
         port = probe.getsockname()[1]

@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any, Dict, List, Tuple
 
+from deeplab_ros.engine import registry
 from deeplab_ros.engine.pipeline import open_segmenter
 from deeplab_ros.errors import DeeplabError
 from deeplab_ros.tools.arguments import positive, seconds
@@ -142,8 +143,8 @@ def _parallel(args: argparse.Namespace, values: Dict[str, Any], todo: int) -> Tu
     """Return the jobs and threads per job (0 jobs with --ray: as many as the cluster holds)."""
     cores = len(os.sched_getaffinity(0))
     if args.ray:
-        return args.jobs or 0, args.threads or values['num_threads'] or 1
-    jobs = args.jobs or max(1, min(todo, cores))
+        return min(args.jobs or 0, todo), args.threads or values['num_threads'] or 1
+    jobs = max(1, min(args.jobs or cores, todo))
     return jobs, args.threads or values['num_threads'] or max(1, cores // jobs)
 
 
@@ -189,14 +190,18 @@ def _run_many(args: argparse.Namespace, values: Dict[str, Any],
         if task.index in done:
             results[task.index] = report.BagResult(str(task.source), str(task.out), 'skipped')
             progress.end(results[task.index])
+    if todo:  # the model, fetched once here: a missing one is said once, not once a bag
+        registry.resolve_model(values['model'], values['delegate'])
     started = time.perf_counter()
     if todo and args.ray:
         from deeplab_ros.tools.bag import cluster
         ran = cluster.run_ray(args.ray, args, values, todo, jobs, threads, progress)
     elif todo and jobs > 1:
         ran = fleet.run_pool(args, values, todo, jobs, progress)
-    else:
+    elif todo:
         ran = fleet.run_here(args, values, todo, progress)
+    else:
+        ran = []
     results.update({t.index: r for t, r in zip(todo, ran)})
     ordered = [results[t.index] for t in tasks]
     seconds = time.perf_counter() - started

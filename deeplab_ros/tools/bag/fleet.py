@@ -119,6 +119,8 @@ def run_here(args: argparse.Namespace, values: Dict[str, Any], tasks: Sequence[B
         progress.start(index, count) if kind == 'start' else progress.add(count)
 
     worker = BagWorker(args, values, sink, lambda: False)
+    if worker.error:  # the model cannot be opened: said once
+        raise DeeplabError(worker.error)
     results: List[BagResult] = []
     try:
         for task in tasks:
