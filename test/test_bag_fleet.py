@@ -174,3 +174,17 @@ def test_ray_missing_says_how_to_install_it(tmp_path):
                             cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert result.returncode == 1, result.stderr
     assert '--ray needs Ray' in result.stderr and 'pip install ray==2.60.0' in result.stderr
+
+
+def test_one_bag_done_is_skipped_and_one_of_other_settings_kept(tmp_path, capsys):
+    source, out, summary = tmp_path / 'in', tmp_path / 'out', tmp_path / 'summary.json'
+    write_bag(source, 'mcap', count=2, size=(160, 120))
+    assert bag(source, '--out', out) == 0
+    written = read_bag(out)[0]
+    capsys.readouterr()
+    assert bag(source, '--out', out, '--summary', summary) == 0
+    assert 'is complete' in capsys.readouterr().out
+    assert json.loads(summary.read_text())['results'][0]['status'] == 'skipped'
+    assert bag(source, '--out', out, '--every', '2') == 1  # other settings: not taken as done
+    assert 'add --overwrite' in capsys.readouterr().err
+    assert read_bag(out)[0] == written

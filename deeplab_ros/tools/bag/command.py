@@ -167,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
     if single and done:
         print(f'deeplab bag: {args.out} is complete (made from {args.input[0]} with these '
               'settings): skipped; --overwrite redoes it')
+        if args.summary:
+            report.write_json(Path(args.summary), [report.BagResult(
+                args.input[0], args.out, 'skipped')], 0.0)
         return 0
     if single and not args.ray and (args.jobs or 1) == 1:
         return _run_one(args, tasks[0])
