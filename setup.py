@@ -13,6 +13,7 @@
 # limitations under the License.
 
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -26,7 +27,8 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
-        ('share/' + package_name + '/config', glob('config/*')),
+        ('share/' + package_name + '/config', [f for f in glob('config/*') if os.path.isfile(f)]),
+        ('share/' + package_name + '/config/nav2', glob('config/nav2/*.yaml')),
     ],
     install_requires=['setuptools'],
     # Optional: deeplab bag (rosbags), and deeplab bag --ray on a Ray cluster.

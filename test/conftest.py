@@ -23,8 +23,8 @@ registry's message (which says where to put the file).
 A test that cannot run on a route is deselected there, and the reason is printed once at the
 end: the launch tests (``test_launch_*.py``) need launch_testing, and tests marked
 ``requires(module, why)`` need that module (vision_msgs has no PyPI wheel); both run in the
-real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when ../shared is there)
-any skip is a failure: every test can run there.
+real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when the shared assets
+are there) any skip is a failure: every test can run there.
 """
 
 import importlib.util
@@ -44,9 +44,14 @@ _deselected = {}
 
 def _importable(module: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:
         return False
+    if spec is not None and spec.origin in (None, 'namespace'):  # a namespace package (rosbags)
+        # not the empty folders that pip uninstall can leave behind
+        return any(any(pathlib.Path(folder).iterdir())
+                   for folder in spec.submodule_search_locations or ())
+    return spec is not None
 
 
 def pytest_configure(config):
