@@ -57,6 +57,11 @@ SETTINGS = {'jobs 1 x 2 threads': ('--jobs', '1', '--threads', '2'),
             'ray 2 x 1 thread': ('--jobs', '2', '--threads', '1')}  # with --ray ADDRESS
 
 
+#: Ray on this machine alone: its processes serve and talk on loopback only (on Linux, Ray
+#: otherwise advertises the machine's own address in place of 127.0.0.1).
+LOCAL_RAY = {'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER': '0', 'RAY_USAGE_STATS_ENABLED': '0'}
+
+
 def start_ray(cores: int, temp: str):
     """Start a Ray head here with ``cores`` CPUs; return it and its address (on loopback)."""
     with socket.socket() as probe:
@@ -67,7 +72,7 @@ def start_ray(cores: int, temp: str):
          '--node-ip-address', '127.0.0.1', '--port', str(port), '--num-cpus', str(cores),
          '--include-dashboard', 'false', '--disable-usage-stats', '--temp-dir', temp, '--block'],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED='0'))
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **LOCAL_RAY))
     deadline = time.monotonic() + 120
     while True:
         if head.poll() is not None or time.monotonic() > deadline:
@@ -85,7 +90,7 @@ def fleet_rate(bags: pathlib.Path, work: pathlib.Path, model: str, options) -> f
     result = subprocess.run(
         [sys.executable, '-m', 'deeplab_ros.tools.cli', 'bag', str(bags), '--out', str(out),
          '--model', model, '--summary', str(summary), *options], capture_output=True,
-        text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), **LOCAL_RAY))
     shutil.rmtree(out, ignore_errors=True)
     if result.returncode != 0:
         raise SystemExit(f'deeplab bag {" ".join(options)} failed:\n{result.stdout}'

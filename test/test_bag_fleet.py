@@ -60,12 +60,17 @@ def fleet(tmp_path_factory):
     return bags, root / 'reference'
 
 
+#: Ray on this machine alone: its processes serve and talk on loopback only (on Linux, Ray
+#: otherwise advertises the machine's own address in place of 127.0.0.1).
+LOCAL_RAY = {'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER': '0', 'RAY_USAGE_STATS_ENABLED': '0'}
+
+
 def deeplab_bag(*args):
     """Start ``deeplab bag`` on its own in a subprocess."""
     return subprocess.Popen(
         [sys.executable, '-m', 'deeplab_ros.tools.cli', 'bag', *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **LOCAL_RAY))
 
 
 def statuses(path):
@@ -124,8 +129,7 @@ def ray_cluster():
     """
     Start a local Ray cluster of 2 CPUs for this test alone; stop it after the test.
 
-    The head is asked for the loopback address; Ray advertises the machine's own address
-    instead (it never serves on loopback alone), and the driver connects through loopback.
+    The head, its workers and the driver serve and connect on loopback only (``LOCAL_RAY``).
     """
     port, temp = free_port(), tempfile.mkdtemp(prefix='ray')
     head = subprocess.Popen(
@@ -133,7 +137,7 @@ def ray_cluster():
          '127.0.0.1', '--port', str(port), '--num-cpus', '2', '--include-dashboard', 'false',
          '--disable-usage-stats', '--temp-dir', temp, '--block'],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT), RAY_USAGE_STATS_ENABLED='0'))
+        env=dict(os.environ, PYTHONPATH=str(ROOT), **LOCAL_RAY))
     try:
         deadline = time.monotonic() + 60
         while True:  # up when its address answers
