@@ -59,6 +59,9 @@ class Asset:
     note: str = ''
     # What resize_mode 'auto' means for this model when it measured better than letterbox.
     resize_mode: str = ''
+    # delegate auto runs it with OpenVINO where that is installed: measured faster than
+    # XNNPACK on x86 (benchmarks/bench_accelerators.py, doc/accelerators.md).
+    auto_openvino: bool = False
 
 
 def _model(filename: str, url: str, sha256: str, size: int, **kwargs) -> Asset:
@@ -80,7 +83,7 @@ _ASSETS = [
            note='MobileNetV2 depth 0.5, uint8 513x513, argmax inside; fastest on CPUs'),
     _model('deeplabv3_mnv2_pascal_quant.tflite', CORAL + 'deeplabv3_mnv2_pascal_quant.tflite',
            '350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398', 2193224,
-           labels='voc', classes=21, boards=('pc',),
+           labels='voc', classes=21, boards=('pc', 'intel'), auto_openvino=True,
            variants={'edgetpu': 'deeplabv3_mnv2_pascal_quant_edgetpu'},
            note='MobileNetV2 depth 1.0, uint8 513x513, argmax inside'),
     _model('deeplabv3_mnv2_dm05_pascal_quant_edgetpu.tflite',
