@@ -49,7 +49,7 @@ class EngineInfo:
     fell_back: bool
     fallback_reason: str
     accelerator: str       # what runs the model (device, when the runtime names it)
-    fully_accelerated: bool
+    fully_accelerated: Optional[bool]  # None: the runtime does not say (Interpreter)
     cpu_share: str         # how much stays on the CPU, when the runtime says
     num_threads: int
     input_size: Tuple[int, int]

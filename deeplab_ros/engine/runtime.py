@@ -87,7 +87,7 @@ class Loaded:
     fell_back: bool = False
     fallback_reason: str = ''  # why the requested delegate is not the one running
     accelerator: str = ''      # what runs it, for logs and diagnostics
-    fully_accelerated: bool = True
+    fully_accelerated: Optional[bool] = None  # None: the runtime does not say
     cpu_share: str = ''        # how much of the model stays on the CPU, when the runtime says
 
 
