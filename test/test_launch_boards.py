@@ -45,7 +45,7 @@ PARAMS_FILE = os.path.join(TMP, 'params.yaml')
 CACHE_FILE = os.path.join(TMP, 'vx', 'graph.nb')
 FROM_FILE = {'num_threads': 3, 'delegate_options': ['from=params_file'],
              'model': 'params_file_model'}
-BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93')
+BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93', 'gpu', 'intel')
 
 # namespace: (launch file, its arguments, the parameters expected on the node)
 CASES = {
@@ -68,6 +68,9 @@ CASES.update({
     'conf_coral': ('coral', {}, {'delegate_options': ['device=usb'], 'num_threads': 1,
                                  'model': 'deeplabv3_mnv2_pascal_quant_edgetpu'}),
     'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'cpu'}),
+    'conf_gpu': ('gpu', {}, {'delegate': 'gpu', 'model': 'deeplabv3_257_mv_gpu'}),
+    'args_intel': ('intel', {'openvino_device': 'NPU'}, {
+        'delegate': 'openvino', 'delegate_options': ['device=NPU']}),
     'conf_imx8mp': ('imx8mp', {}, {'delegate_options': [
         'allowed_cache_mode=true', 'cache_file_path={cache}/vx_cache/{model}.nb']}),
     'nocache_imx8mp': ('imx8mp', {'use_cache': 'false'}, {'delegate_options': [
