@@ -29,6 +29,8 @@ setup(
         ('share/' + package_name + '/config', glob('config/*')),
     ],
     install_requires=['setuptools'],
+    # delegate openvino: Intel OpenVINO through LiteRT's dispatch (requirements-openvino.txt).
+    extras_require={'openvino': ['ai-edge-litert-sdk-intel==2.3.0', 'openvino==2026.3.1']},
     zip_safe=True,
     maintainer='deeplab_ros maintainers',
     maintainer_email='maintainers@deeplab-ros.dev',
