@@ -165,8 +165,8 @@ def test_openvino_device_option_is_checked():
 @pytest.mark.parametrize('kind,library,board', [
     ('qualcomm', 'libLiteRtDispatch_Qualcomm.so', 'ai-edge-litert-sdk-qualcomm'),
     ('mediatek', 'libLiteRtDispatch_MediaTek.so', 'ai-edge-litert-sdk-mediatek')])
-def test_npu_dispatches_without_their_library_say_what_to_install(tmp_path, kind, library,
-                                                                   board):
+def test_npu_dispatches_without_their_library_say_what_to_install(
+        tmp_path, kind, library, board):
     path = registry.fetch(DM05)
     with pytest.raises(DelegateError) as caught:
         load_interpreter(path, delegate=kind, num_threads=1)

@@ -184,7 +184,8 @@ def test_board_launch_file_refuses_another_board_naming_the_right_one():
     assert board_mismatch('pc', 'pc') is None
     reason = board_mismatch('pc', 'coral')
     assert 'coral.launch.py' in reason and 'pc.launch.py' in reason
-    assert 'known boards: pc, rpi, coral, imx8mp, imx93, gpu, intel' in board_mismatch('rpi', 'jetson')
+    assert 'known boards: pc, rpi, coral, imx8mp, imx93, gpu, intel' in board_mismatch(
+        'rpi', 'jetson')
 
 
 def test_rviz_view_shows_image_colour_and_overlay():

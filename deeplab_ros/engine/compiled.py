@@ -30,7 +30,7 @@ from pathlib import Path
 import re
 import sys
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 from deeplab_ros.engine.runtime import import_compiled_api, Loaded
 from deeplab_ros.errors import DelegateError, ModelError
@@ -182,7 +182,8 @@ def preload_openvino() -> Path:
         raise DelegateError(
             'cannot start the openvino accelerator (for Intel OpenVINO): the openvino '
             f'package is not installed. To fix: {OPENVINO_INSTALL}')
-    for pattern in ('libtbb.so.*', 'libopenvino.so.*', 'libopenvino_tensorflow_lite_frontend.so.*'):
+    for pattern in ('libtbb.so.*', 'libopenvino.so.*',
+                    'libopenvino_tensorflow_lite_frontend.so.*'):
         for library in sorted(libs.glob(pattern))[:1]:
             ctypes.CDLL(str(library), mode=ctypes.RTLD_GLOBAL)
     return found[0]

@@ -133,7 +133,7 @@ def import_compiled_api() -> SimpleNamespace:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
         raise RuntimeNotFoundError(
-            f'the gpu, openvino, qualcomm and mediatek accelerators need LiteRT\'s '
+            f"the gpu, openvino, qualcomm and mediatek accelerators need LiteRT's "
             f'CompiledModel API: pip install ai-edge-litert==2.3.0 ({exc})') from exc
     return SimpleNamespace(
         CompiledModel=compiled_model.CompiledModel, Options=options.Options,
@@ -276,7 +276,7 @@ def _accelerated(kind: str, runtime: str, model_path: Path, threads: int, librar
     """Load a model with one accelerator, Interpreter delegate or CompiledModel."""
     if kind in COMPILED_DELEGATES:
         if runtime not in ('auto', 'ai_edge_litert'):
-            raise DelegateError(f'delegate {kind} runs on LiteRT\'s CompiledModel API: use '
+            raise DelegateError(f"delegate {kind} runs on LiteRT's CompiledModel API: use "
                                 f'runtime auto or ai_edge_litert, not {runtime}')
         from deeplab_ros.engine.compiled import compile_model
         return compile_model(model_path, kind, threads, options, library)

@@ -67,7 +67,7 @@ def run_bench(segmenter: Segmenter, image: np.ndarray, runs: int = 50, warmup: i
 
 def agreement_with_cpu(segmenter: Segmenter, image: np.ndarray, model_path: Path,
                        threads: int) -> Optional[float]:
-    """Return the share of pixels labelled as the same model on the CPU labels them (None on it)."""
+    """Return the share of pixels labelled as on the CPU (None when this is the CPU)."""
     if segmenter.info.delegate == 'cpu':
         return None
     cpu = Segmenter.open(str(model_path), num_threads=threads,
