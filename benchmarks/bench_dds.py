@@ -77,7 +77,7 @@ def subscriber(seconds: float) -> None:
     sub = node.create_subscription(
         Image, 'image', lambda _: None, qos, callback_group=intake.WorkerOwned(), raw=True,
         event_callbacks=intake.lost_events())
-    taken = intake.Intake(node, [sub], False)
+    taken = intake.SubscriptionIntake(node, [sub], False)
     got, last, deadline = 0, None, time.monotonic() + seconds + 30
     while time.monotonic() < deadline and (last is None or time.monotonic() - last < 2.0):
         if taken.wait([0], 0.5):

@@ -169,12 +169,12 @@ def share_of_pipeline(args, clouds) -> None:
     """Time the segmentation pipeline and the clouds alternately; print the clouds' share."""
     import cv2
     from deeplab_ros.engine import registry
-    from deeplab_ros.node import messages
+    from deeplab_ros.node.ros_messages import MESSAGES
     from deeplab_ros.engine.pipeline import Segmenter
 
     segmenter = Segmenter.open(args.model, num_threads=args.threads)
     rgb = cv2.cvtColor(cv2.imread(str(registry.fetch('cat_720p.jpg'))), cv2.COLOR_BGR2RGB)
-    head = messages.header(0, 0, 'camera')
+    head = MESSAGES.header(0, 0, 'camera')
 
     def pipeline():
         result = segmenter.segment(rgb)
@@ -182,7 +182,7 @@ def share_of_pipeline(args, clouds) -> None:
         segmenter.overlay(rgb, color, 0.5, result.labels)
 
     def as_messages(make):
-        return lambda: [messages.point_cloud(head, packed) for packed in make()]
+        return lambda: [MESSAGES.point_cloud(head, packed) for packed in make()]
     timed = {'pipeline': pipeline}
     timed.update({name: as_messages(make) for name, make in clouds.items()})
     samples = {name: [] for name in timed}

@@ -169,7 +169,8 @@ def relay_node(cameras: List[str]) -> None:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from deeplab_ros.node import intake, messages
+    from deeplab_ros.node import intake
+    from deeplab_ros.node.ros_messages import MESSAGES
 
     labels = np.zeros((720, 1280), np.uint8)
     color = np.zeros((720, 1280, 3), np.uint8)
@@ -179,8 +180,8 @@ def relay_node(cameras: List[str]) -> None:
             self.outs = [(self.create_publisher(Image, f'{c}segmentation/labels', 1),
                           self.create_publisher(Image, f'{c}segmentation/color', 1))
                          for c in cameras]
-            self.msgs = [messages.image(messages.header(0, 0, ''), labels, 'mono8'),
-                         messages.image(messages.header(0, 0, ''), color, 'rgb8')]
+            self.msgs = [MESSAGES.image(MESSAGES.header(0, 0, ''), labels, 'mono8'),
+                         MESSAGES.image(MESSAGES.header(0, 0, ''), color, 'rgb8')]
             return TransitionCallbackReturn.SUCCESS
 
         def on_activate(self, state):
@@ -190,7 +191,7 @@ def relay_node(cameras: List[str]) -> None:
                                              callback_group=group, raw=True,
                                              event_callbacks=intake.lost_events())
                     for c in cameras]
-            self.intake = intake.Intake(self, subs, False)
+            self.intake = intake.SubscriptionIntake(self, subs, False)
             threading.Thread(target=self.relay, daemon=True).start()
             return super().on_activate(state)
 
@@ -200,7 +201,7 @@ def relay_node(cameras: List[str]) -> None:
                 for index in self.intake.wait(every, 1.0):
                     for serialized, _ in self.intake.take(index, 1):
                         frame = self.intake.read(index, serialized)
-                        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
+                        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
                         for pub, msg in zip(self.outs[index], self.msgs):
                             msg.header = head
                             pub.publish(msg)

@@ -214,27 +214,23 @@ def _board_arguments(boards: List[str]) -> List[DeclareLaunchArgument]:
         for board in boards for name, argument in BOARDS[board].items()]
 
 
-def generate_launch_description(board: Optional[str] = None) -> LaunchDescription:
-    """
-    Declare the arguments (one per node parameter too) and the node.
-
-    :param board: The board of a board launch file (only its arguments, and ``board:=``
-        another board refused); None: the ``board`` argument chooses, every board's
-        arguments are declared.
-    """
+def _board_argument(board: Optional[str]) -> DeclareLaunchArgument:
+    """Declare ``board``: a choice here, fixed in a board launch file."""
     if board is None:
-        board_argument = DeclareLaunchArgument(
+        return DeclareLaunchArgument(
             'board', default_value='pc', choices=list(BOARDS),
             description='Board configuration config/<board>.yaml (a board launch file, '
                         '<board>.launch.py, runs the same with only its own arguments)')
-    else:
-        board_argument = DeclareLaunchArgument(
-            'board', default_value=board,
-            description=f'Always {board} here; another board has its own launch file')
+    return DeclareLaunchArgument(
+        'board', default_value=board,
+        description=f'Always {board} here; another board has its own launch file')
+
+
+def _common_arguments() -> List[DeclareLaunchArgument]:
+    """Declare the arguments every launch takes: files, names, start-up, RViz, DDS."""
     default_profile = os.environ.get(
         PROFILE_VARIABLE, os.path.join(CONFIG, 'fastdds_large_data.xml'))
-    arguments = [
-        board_argument,
+    return [
         DeclareLaunchArgument(
             'params_file', default_value='',
             description='Your YAML parameter file, applied after the board file (keys "/**:" '
@@ -266,7 +262,19 @@ def generate_launch_description(board: Optional[str] = None) -> LaunchDescriptio
             description=f'Fast DDS XML profile exported as {PROFILE_VARIABLE} to everything '
                         'launched from here (default: the value already set, else the '
                         'package large-data profile); empty: export nothing'),
-    ] + _board_arguments([board] if board else list(BOARDS))
+    ]
+
+
+def generate_launch_description(board: Optional[str] = None) -> LaunchDescription:
+    """
+    Declare the arguments (one per node parameter too) and the node.
+
+    :param board: The board of a board launch file (only its arguments, and ``board:=``
+        another board refused); None: the ``board`` argument chooses, every board's
+        arguments are declared.
+    """
+    arguments = [_board_argument(board)] + _common_arguments()
+    arguments += _board_arguments([board] if board else list(BOARDS))
     arguments += [_parameter_argument(name) for name in SPECS]
     # Scoped: the arguments stay inside (Jazzy includes are not scoped), so that they do not
     # leak into what an including launch file does next.

@@ -18,9 +18,13 @@ The tree's rule, checked on real imports: which code may touch ROS.
 engine/, geometry/ and frame/ never import ROS (rclpy or message packages), nor do the node's pure
 helpers (its worker loop, scheduling, diagnostics, memory) or the desk tool (the bag tool
 included), except the demo and the lifecycle client it uses. Each set is imported in a fresh
-interpreter, and what it loaded is read from ``sys.modules``.
+interpreter, and what it loaded is read from ``sys.modules``. Names say which layer a thing
+lives in: no class name is defined twice in the package, and no module name repeats across
+its folders (parsed from the source).
 """
 
+import ast
+import collections
 import json
 import pathlib
 import subprocess
@@ -34,7 +38,8 @@ ROS = ('rclpy', 'rcl_interfaces', 'sensor_msgs', 'std_msgs', 'builtin_interfaces
        'launch_ros')
 #: Modules that may use ROS: the node's wiring, and the demo with its lifecycle client.
 ROS_SIDE = {'deeplab_ros.node.segmentation_node', 'deeplab_ros.node.intake',
-            'deeplab_ros.node.camera', 'deeplab_ros.node.messages', 'deeplab_ros.node.main',
+            'deeplab_ros.node.camera_topics', 'deeplab_ros.node.ros_messages',
+            'deeplab_ros.node.main',
             'deeplab_ros.node.__main__', 'deeplab_ros.tools.demo', 'deeplab_ros.tools.lifecycle'}
 
 
@@ -105,3 +110,25 @@ def test_the_launch_descriptions_load_neither_numpy_nor_opencv():
                  '    spec.loader.exec_module(module)\n'
                  '    module.generate_launch_description()')
     assert loaded_by(statement, ('numpy', 'cv2')) == []
+
+
+def _defined_where(kind: str) -> dict:
+    """Return {name: [places]} of the package's class names or module names."""
+    places = collections.defaultdict(list)
+    for path in sorted(PACKAGE.rglob('*.py')):
+        where = str(path.relative_to(PACKAGE.parent))
+        if kind == 'module':
+            if path.stem not in ('__init__', '__main__'):
+                places[path.stem].append(where)
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'), str(path))):
+            if isinstance(node, ast.ClassDef):
+                places[node.name].append(f'{where}:{node.lineno}')
+    return places
+
+
+@pytest.mark.parametrize('kind', ['class', 'module'])
+def test_no_name_is_defined_twice(kind):
+    places = _defined_where(kind)
+    assert len(places) > 20  # the walk found the package
+    assert {name: where for name, where in places.items() if len(where) > 1} == {}

@@ -17,7 +17,7 @@
 import dataclasses
 import struct
 
-from deeplab_ros.frame.wire import Frame, read_compressed, read_image, WireError
+from deeplab_ros.frame.wire import Frame, read_compressed, read_frame, read_image, WireError
 import pytest
 
 hypothesis = pytest.importorskip('hypothesis')
@@ -76,6 +76,24 @@ def test_a_deserialized_message_gives_the_same_fields_as_its_bytes():
         frame = Frame.of_message(msg, is_compressed)
         assert frame == dataclasses.replace(expected, data=frame.data)
         assert bytes(frame.data) == bytes(expected.data)
+
+
+def test_read_frame_falls_back_to_the_deserializer_it_is_given():
+    image = _image(5, 6, 'camera', 1, 2, 'mono8', False, 2, b'\x01\x02')
+    serialized = serialization.serialize_message(image)
+    calls = []
+
+    def deserialize(buffer):
+        calls.append(buffer)
+        return serialization.deserialize_message(buffer, sensor_msgs.Image)
+    assert read_frame(serialized, False, deserialize) == read_image(serialized)
+    assert calls == []  # plain CDR is read straight from the bytes
+    not_plain = b'\x00\x07' + bytes(serialized)[2:]  # a representation the reader leaves
+    frame = read_frame(not_plain, False, lambda buffer: image)
+    assert (frame.sec, frame.frame_id, frame.encoding, bytes(frame.data)) == (
+        5, 'camera', 'mono8', b'\x01\x02')
+    with pytest.raises(RuntimeError, match='deserialize'):  # the deserializer's own error
+        read_frame(b'\x00\x07\x00\x00', False, deserialize)
 
 
 def test_pixel_data_is_a_view_of_the_serialized_bytes():

@@ -26,7 +26,7 @@ import time
 
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node.diagnostics import COUNTERS, FrameStats
-from deeplab_ros.node.worker import Camera, Worker
+from deeplab_ros.node.worker import Worker, WorkerCamera
 from deeplab_ros.parameters import Live, SPECS
 import pytest
 
@@ -131,8 +131,8 @@ def test_a_throttled_camera_is_served_on_time_beside_an_idle_one():
     period = 0.15
     settings = live(max_rate=1.0 / period)
     served = []
-    cameras = [Camera('A', FrameStats(), lambda now, live: WANTED),
-               Camera('B', FrameStats(), lambda now, live: frozenset())]
+    cameras = [WorkerCamera('A', FrameStats(), lambda now, live: WANTED),
+               WorkerCamera('B', FrameStats(), lambda now, live: frozenset())]
 
     def process(index, frame, live, wanted):
         served.append(time.monotonic())
@@ -164,7 +164,7 @@ def test_a_throttled_camera_is_served_on_time_beside_an_idle_one():
 def test_shutdown_mid_frame_balances_the_counters():
     intake = FakeIntake(1)
     inside, release = threading.Event(), threading.Event()
-    camera = Camera('A', FrameStats(), lambda now, live: WANTED)
+    camera = WorkerCamera('A', FrameStats(), lambda now, live: WANTED)
 
     def process(index, frame, live, wanted):
         inside.set()
@@ -190,7 +190,7 @@ def test_shutdown_mid_frame_balances_the_counters():
 def test_a_hung_frame_is_reported_with_its_stage_within_the_bound():
     intake = FakeIntake(1)
     inside, release = threading.Event(), threading.Event()
-    camera = Camera('A', FrameStats(), lambda now, live: WANTED)
+    camera = WorkerCamera('A', FrameStats(), lambda now, live: WANTED)
 
     def process(index, frame, live, wanted):
         inside.set()
@@ -227,7 +227,7 @@ def test_every_turn_uses_one_snapshot_of_the_settings():
     def process(index, frame, settings_seen, wanted_set):
         seen.append(('process', settings_seen))
         return 0
-    worker = Worker(intake, [Camera('A', FrameStats(), wanted)], process, settings, Logger())
+    worker = Worker(intake, [WorkerCamera('A', FrameStats(), wanted)], process, settings, Logger())
     worker.start()
     for _ in range(20):
         intake.publish(0)
@@ -243,7 +243,7 @@ def test_frames_unwanted_at_the_turn_are_idle_and_never_processed():
     intake = FakeIntake(1)
     state = {'wanted': frozenset()}
     processed = []
-    camera = Camera('A', FrameStats(), lambda now, live: state['wanted'])
+    camera = WorkerCamera('A', FrameStats(), lambda now, live: state['wanted'])
 
     def process(*args):
         processed.append(args)
@@ -269,7 +269,7 @@ def test_frames_unwanted_at_the_turn_are_idle_and_never_processed():
 def test_transport_loss_is_counted_lost_and_a_malformed_newest_frame_rejected():
     intake = FakeIntake(1)
     release = threading.Event()
-    camera = Camera('A', FrameStats(), lambda now, live: WANTED)
+    camera = WorkerCamera('A', FrameStats(), lambda now, live: WANTED)
     logger = Logger()
 
     def process(index, frame, live, wanted):
@@ -296,7 +296,7 @@ def test_transport_loss_is_counted_lost_and_a_malformed_newest_frame_rejected():
 def test_at_depth_n_the_newest_good_frame_of_those_waiting_is_segmented(depth):
     intake = FakeIntake(1, depth=depth)
     got = []
-    camera = Camera('A', FrameStats(), lambda now, live: WANTED)
+    camera = WorkerCamera('A', FrameStats(), lambda now, live: WANTED)
     intake.publish(0, Frame(1, 0, 'camera', GOOD.data, 'rgb8', 2, 2, 6))
     intake.publish(0, BAD)
 

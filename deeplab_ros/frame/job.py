@@ -22,7 +22,7 @@ are arrays; each side wraps them in its own messages with the frame's header.
 
 from dataclasses import dataclass, field
 import time
-from typing import AbstractSet, Callable, Dict, Optional, Tuple
+from typing import AbstractSet, Callable, Dict, Iterator, Optional, Tuple
 
 import cv2
 from deeplab_ros.engine.pipeline import Segmenter
@@ -49,15 +49,24 @@ class Outputs:
     clouds: Dict[str, np.ndarray] = field(default_factory=dict)  # packed points by output
     timings: Dict[str, float] = field(default_factory=dict)  # ms by stage
 
-    @property
-    def labels_encoding(self) -> str:
-        """Return the sensor_msgs/Image encoding of the label map."""
-        return labels_encoding(self.labels)
+    def images(self, wanted: AbstractSet[str]) -> Iterator[Tuple[str, np.ndarray, str]]:
+        """Yield the image outputs made and wanted: ``(name, pixels, encoding)``, in order."""
+        for name in IMAGE_OUTPUTS:
+            pixels = getattr(self, name)
+            if pixels is not None and name in wanted:
+                yield name, pixels, image_encoding(name, pixels)
 
 
-def labels_encoding(labels: np.ndarray) -> str:
-    """Return the sensor_msgs/Image encoding of a label map: mono8, or mono16."""
-    return 'mono8' if labels.dtype == np.uint8 else 'mono16'
+def image_encoding(name: str, pixels: np.ndarray) -> str:
+    """
+    Return the sensor_msgs/Image encoding of an image output.
+
+    The label map is mono8, or mono16 above 256 classes; the pictures are rgb8 (HxWx3) or
+    mono8 (HxW).
+    """
+    if name == 'labels':
+        return 'mono8' if pixels.dtype == np.uint8 else 'mono16'
+    return 'rgb8' if pixels.ndim == 3 else 'mono8'
 
 
 class FrameJob:

@@ -19,12 +19,13 @@ Pure Python, no ROS: the node takes camera frames serialized and reads the heade
 here in microseconds, so that it can check every waiting frame before choosing one and hand
 the pixel bytes to the codec as a zero-copy view, without deserializing a message. Plain
 CDR (XCDR1, little or big endian, what ROS 2 middlewares publish) is read here; anything
-else raises :class:`WireError`, and the caller falls back to the middleware's deserializer.
+else raises :class:`WireError`; :func:`read_frame` then falls back to the deserializer it is
+given (the middleware's in the node, rosbags' in the bag tool).
 """
 
 from dataclasses import dataclass
 import struct
-from typing import Tuple
+from typing import Any, Callable, Tuple
 
 _ENCAPSULATION = 4  # representation id (2 bytes) and options (2 bytes)
 _BIG, _LITTLE = b'\x00\x00', b'\x00\x01'
@@ -142,3 +143,16 @@ def read_compressed(buffer: bytes) -> Frame:
     sec, nanosec, frame_id = reader.header()
     fmt = reader.string()
     return Frame(sec, nanosec, frame_id, reader.octets(), fmt=fmt)
+
+
+def read_frame(buffer: bytes, compressed: bool, deserialize: Callable[[bytes], Any]) -> Frame:
+    """
+    Return the fields of a serialized Image or CompressedImage.
+
+    Straight from the CDR bytes; what the CDR reader cannot read, through ``deserialize``
+    (bytes to a message of rclpy or rosbags), whose errors propagate.
+    """
+    try:
+        return read_compressed(buffer) if compressed else read_image(buffer)
+    except WireError:
+        return Frame.of_message(deserialize(buffer), compressed)

@@ -23,9 +23,9 @@ reports it) and a guard that answers an invalid lifecycle transition with ``succ
 false`` (rclpy raises in its service callback on some distributions and never answers).
 """
 
-from typing import Any, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from deeplab_ros.frame.wire import Frame, read_compressed, read_image, WireError
+from deeplab_ros.frame.wire import Frame, read_frame
 from rclpy.callback_groups import CallbackGroup
 from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
@@ -77,17 +77,19 @@ def take_serialized(subscription, limit: int) -> List[Tuple[bytes, Optional[int]
     return taken
 
 
-def read_frame(serialized: bytes, compressed: bool) -> Frame:
-    """Return the fields of a serialized camera message (middleware deserializer fallback)."""
-    try:
-        return read_compressed(serialized) if compressed else read_image(serialized)
-    except WireError:
-        return Frame.of_message(deserialize_message(
-            serialized, CompressedImage if compressed else Image), compressed)
+#: The middleware's deserializer of camera messages, by ``compressed``: for
+#: :func:`~deeplab_ros.frame.wire.read_frame`, where the CDR reader cannot read one.
+DESERIALIZE: Dict[bool, Callable[[bytes], Any]] = {
+    False: lambda serialized: deserialize_message(serialized, Image),
+    True: lambda serialized: deserialize_message(serialized, CompressedImage)}
 
 
-class Intake:
-    """The camera subscriptions, as the worker waits on them and takes from them."""
+class SubscriptionIntake:
+    """
+    The camera subscriptions, as the worker waits on them and takes from them.
+
+    The middleware side of :class:`deeplab_ros.node.worker.Intake`.
+    """
 
     def __init__(self, node, subscriptions: Sequence[Any], compressed: bool) -> None:
         """
@@ -135,7 +137,7 @@ class Intake:
 
     def read(self, camera: int, serialized: bytes) -> Frame:
         """Return the fields of a serialized frame."""
-        return read_frame(serialized, self.compressed)
+        return read_frame(serialized, self.compressed, DESERIALIZE[self.compressed])
 
     def queue(self, camera: int) -> int:
         """Return the camera subscription's QoS depth."""

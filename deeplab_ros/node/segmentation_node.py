@@ -32,10 +32,11 @@ from deeplab_ros.frame.clouds import CLOUD_OUTPUTS, DEPTH_QUEUE
 from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
 from deeplab_ros.frame.memory import FrameMemory
 from deeplab_ros.frame.wire import Frame
-from deeplab_ros.node import intake, messages
-from deeplab_ros.node.camera import CameraIO
+from deeplab_ros.node import intake, ros_messages
+from deeplab_ros.node.camera_topics import CameraTopics
 from deeplab_ros.node.diagnostics import EngineSummary
-from deeplab_ros.node.worker import Camera, Worker
+from deeplab_ros.node.ros_messages import MESSAGES
+from deeplab_ros.node.worker import Worker, WorkerCamera
 from deeplab_ros.parameters import Live, SPECS
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
@@ -70,11 +71,11 @@ class SegmentationNode(LifecycleNode):
         self._job: Optional[FrameJob] = None
         self._engine: Optional[EngineSummary] = None
         self._configured: Dict[str, Any] = {}
-        self._cameras: List[CameraIO] = []
+        self._cameras: List[CameraTopics] = []
         self._live: Optional[Live] = None
         self._diag_pub = self._diag_timer = None
         self._memory = FrameMemory()
-        self._intake: Optional[intake.Intake] = None
+        self._intake: Optional[intake.SubscriptionIntake] = None
         self._worker: Optional[Worker] = None
         self._declaring_class_names = False
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -85,7 +86,7 @@ class SegmentationNode(LifecycleNode):
 
     def _declare(self, spec: parameters.Spec) -> None:
         """Declare one parameter with its descriptor (ranges, choices, description)."""
-        descriptor = messages.parameter_descriptor(spec)
+        descriptor = ros_messages.parameter_descriptor(spec)
         if spec.default == []:
             # An empty list has no type of its own: declare as a string array.
             self.declare_parameter(spec.name, Parameter.Type.STRING_ARRAY, descriptor)
@@ -168,7 +169,7 @@ class SegmentationNode(LifecycleNode):
             self.get_logger().warning(
                 f'delegate {values["delegate"]} unavailable, running on {info.delegate}: '
                 f'{info.fallback_reason}')
-        if not messages.HAVE_LABEL_INFO:
+        if not ros_messages.HAVE_LABEL_INFO:
             self.get_logger().info(
                 'segmentation/label_info is off: vision_msgs is not installed (ROS: '
                 'ros-$ROS_DISTRO-vision-msgs, a dependency rosdep installs; the pip route '
@@ -210,15 +211,15 @@ class SegmentationNode(LifecycleNode):
             CLOUD_OUTPUTS if geometry != 'none' else ())
         types = {**dict.fromkeys(CLOUD_OUTPUTS, PointCloud2), 'camera_info': CameraInfo}
         for namespace in self._configured['cameras'] or ['']:
-            camera = CameraIO(namespace.strip('/') + '/' if namespace else '', geometry,
-                              len(self._segmenter.class_names))
+            camera = CameraTopics(namespace.strip('/') + '/' if namespace else '', geometry,
+                                  len(self._segmenter.class_names))
             for output in outputs:
                 camera.pubs[output] = self.create_lifecycle_publisher(
                     types.get(output, Image), f'{camera.prefix}segmentation/{output}',
                     reliable, qos_overriding_options=overrides)
-            if messages.HAVE_LABEL_INFO:
+            if ros_messages.HAVE_LABEL_INFO:
                 camera.pubs['label_info'] = self.create_lifecycle_publisher(
-                    messages.LabelInfo, f'{camera.prefix}segmentation/label_info', latched)
+                    ros_messages.LabelInfo, f'{camera.prefix}segmentation/label_info', latched)
             self._cameras.append(camera)
         self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, '/diagnostics', 10)
 
@@ -248,13 +249,14 @@ class SegmentationNode(LifecycleNode):
                     raw=True, qos_overriding_options=overrides)
             if 'label_info' in camera.pubs:
                 sec, nanosec = self.get_clock().now().seconds_nanoseconds()
-                camera.pubs['label_info'].publish(messages.label_info(
-                    messages.header(sec, nanosec, ''), self._segmenter.class_names))
-        self._intake = intake.Intake(self, [c.image_sub for c in self._cameras], compressed)
+                camera.pubs['label_info'].publish(MESSAGES.label_info(
+                    MESSAGES.header(sec, nanosec, ''), self._segmenter.class_names))
+        self._intake = intake.SubscriptionIntake(
+            self, [c.image_sub for c in self._cameras], compressed)
         has_scores = self._segmenter.info.has_scores
         self._worker = Worker(
-            self._intake, [Camera(c.image_sub.topic_name, c.stats,
-                                  lambda now, live, c=c: c.wanted(now, live, has_scores))
+            self._intake, [WorkerCamera(c.image_sub.topic_name, c.stats,
+                                        lambda now, live, c=c: c.wanted(now, live, has_scores))
                            for c in self._cameras],
             self._process, lambda: self._live, self.get_logger(), compressed,
             stage=lambda: self._job.stage, after_frame=self._memory.after_frame)
@@ -377,6 +379,6 @@ class SegmentationNode(LifecycleNode):
                 now, engine, live.latency_warn_ms, notes,
                 quiet_s=1.0 / live.max_rate if live.max_rate > 0 else 0.0)
             namespace = camera.pubs['labels'].topic_name[:-len('/segmentation/labels')]
-            array_msg.status.append(messages.diagnostic_status(
+            array_msg.status.append(ros_messages.diagnostic_status(
                 f'{self.get_name()}: {namespace or "/"}', engine.delegate, report))
         pub.publish(array_msg)

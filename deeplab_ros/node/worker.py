@@ -64,7 +64,7 @@ class Intake(Protocol):
 
 
 @dataclass(eq=False)
-class Camera:
+class WorkerCamera:
     """One camera as the worker sees it."""
 
     name: str  # the image topic, for log lines
@@ -87,7 +87,7 @@ Process = Callable[[int, Frame, Live, FrozenSet[str]], int]
 class Worker:
     """The thread that takes and segments camera frames."""
 
-    def __init__(self, intake: Intake, cameras: Sequence[Camera], process: Process,
+    def __init__(self, intake: Intake, cameras: Sequence[WorkerCamera], process: Process,
                  settings: Callable[[], Live], logger: Any, compressed: bool = False,
                  stage: Callable[[], str] = lambda: 'idle',
                  after_frame: Callable[[int], Any] = lambda size: None) -> None:

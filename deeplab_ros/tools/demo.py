@@ -37,16 +37,11 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 import cv2
+from deeplab_ros.tools.demo_results import DemoError, OUTPUTS, report
 import numpy as np
 
 NODE_NAME = 'deeplab'
 DEFAULT_IMAGES = ('cat_720p.jpg', 'bird.bmp')
-OUTPUTS = ('labels', 'color', 'overlay')
-STAGES = ('decode', 'preprocess', 'inference', 'postprocess', 'publish', 'end_to_end')
-
-
-class DemoError(Exception):
-    """A demo step failed; the message says which and why."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -246,145 +241,101 @@ def _log_tail(path: Path, lines: int = 15) -> str:
     return '\n'.join('    ' + line for line in text[-lines:])
 
 
-def _write_pngs(demo: _Demo, out: Path) -> List[Path]:
-    """Write input, labels, colour and overlay PNGs per played image."""
-    written = []
-    for name, rgb in demo.images:
-        outputs = {output: demo.latest.get((name, output)) for output in OUTPUTS}
-        missing = [output for output, array in outputs.items() if array is None]
-        if missing:
-            raise DemoError(f'no {", ".join(missing)} received for {name}')
-        files = {
-            'input': cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-            'labels': outputs['labels'],
-            'color': cv2.cvtColor(outputs['color'], cv2.COLOR_RGB2BGR),
-            'overlay': cv2.cvtColor(outputs['overlay'], cv2.COLOR_RGB2BGR),
-        }
-        for kind, array in files.items():
-            path = out / f'{name}_{kind}.png'
-            if not cv2.imwrite(str(path), array):
-                raise DemoError(f'cannot write {path}')
-            written.append(path)
-    return written
-
-
-def _class_summary(labels: np.ndarray, names: List[str]) -> str:
-    """Describe the classes covering at least 1% of a label map."""
-    counts = np.bincount(labels.ravel())
-    total = labels.size
-    parts = []
-    for class_id in np.argsort(counts)[::-1]:
-        share = counts[class_id] / total
-        if share < 0.01:
-            break
-        name = names[class_id] if class_id < len(names) else f'class {class_id}'
-        parts.append(f'{name} {100 * share:.0f}%')
-    return ', '.join(parts)
-
-
-def _print_table(demo: _Demo, elapsed: float) -> None:
-    """Print fps, latency per stage and drops from the node's diagnostics."""
-    print()
-    if not demo.diagnostics:
-        print('no diagnostics with processed frames were received from the node')
-    for name, values in sorted(demo.diagnostics.items()):
-        print(f'{name}: {values.get("_message", "")}')
-        print(f'  model {values.get("model", "?")}, runtime {values.get("runtime", "?")}, '
-              f'delegate {values.get("delegate", "?")}, input {values.get("input_size", "?")}')
-        print(f'  fps {values.get("fps", "?")}   frames received '
-              f'{values.get("frames_received", "?")}, processed '
-              f'{values.get("frames_processed", "?")}, dropped '
-              f'{values.get("frames_dropped", "?")}, rejected '
-              f'{values.get("frames_rejected", "?")}')
-        print(f'  {"stage":<12} {"p50 ms":>8} {"p95 ms":>8} {"max ms":>8}')
-        for stage in STAGES:
-            row = [values.get(f'{stage}_ms_{suffix}') for suffix in ('p50', 'p95', 'max')]
-            if all(v is None for v in row):
-                continue
-            print(f'  {stage:<12} ' + ' '.join(f'{v or "n/a":>8}' for v in row))
-    with demo.lock:
-        arrival = sorted(demo.arrival_ms)
-        published = demo.published
-        received = dict(demo.received)
-    print(f'camera: {published} frames published in {elapsed:.1f} s; received labels '
-          f'{received["labels"]}, color {received["color"]}, overlay {received["overlay"]}')
-    if arrival:
-        p50 = arrival[len(arrival) // 2]
-        p95 = arrival[min(len(arrival) - 1, int(0.95 * len(arrival)))]
-        print(f'publish -> labels arrival at the camera side: p50 {p50:.1f} ms, '
-              f'p95 {p95:.1f} ms')
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the demo; return 0 on success, 1 with a message on failure."""
-    from lifecycle_msgs.msg import Transition
-
-    out = Path(args.out)
+def _setup(args: argparse.Namespace) -> Tuple[int, List[Tuple[str, np.ndarray]]]:
+    """Check the options, create the output folder, load the images: (0 or exit status, images)."""
     if args.rate <= 0 or args.duration <= 0:
         print('deeplab demo: error: --rate and --duration must be positive', file=sys.stderr)
-        return 2
+        return 2, []
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        images = _load_images(args.images)
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        return 0, _load_images(args.images)
     except Exception as exc:  # noqa: B902 - report any setup failure as a message.
         print(f'deeplab demo: error: {exc}', file=sys.stderr)
-        return 1
+        return 1, []
+
+
+def _isolate(domain_id: Optional[int]) -> Dict[str, str]:
+    """Apply a private DDS domain and discovery range; print them; return the environment."""
     from deeplab_ros.tools.lifecycle import PROFILE_VARIABLE, private_domain
 
-    env = private_domain(args.domain_id, apply=True)
+    env = private_domain(domain_id, apply=True)
     print(f'deeplab demo: ROS_DOMAIN_ID={env["ROS_DOMAIN_ID"]}, discovery '
           f'{env["ROS_AUTOMATIC_DISCOVERY_RANGE"]}, '
           f'{PROFILE_VARIABLE}={env.get(PROFILE_VARIABLE, "(unset)")}')
+    return env
 
-    log_path = out / 'node.log'
-    command = _node_command() + [
+
+def _node_arguments(args: argparse.Namespace) -> List[str]:
+    """Return the command line of the node: its name, model and outputs."""
+    return _node_command() + [
         '--ros-args', '-r', f'__node:={NODE_NAME}',
         '-p', f'model:={args.model}', '-p', f'delegate:={args.delegate}',
         '-p', f'num_threads:={args.threads}', '-p', 'diagnostics_period:=1.0',
         '-p', 'publish_color:=true', '-p', 'publish_overlay:=true']
-    demo = None
-    process = None
+
+
+def _bring_up(demo: _Demo, args: argparse.Namespace, images: int) -> None:
+    """Configure and activate the node, saying how long it took."""
+    from lifecycle_msgs.msg import Transition
+
+    started = time.monotonic()
+    print(f'node state: {demo.client.state(NODE_NAME, args.timeout)}; configuring '
+          f'{args.model} on {args.delegate} with {args.threads} thread(s)')
+    demo.transition(Transition.TRANSITION_CONFIGURE, 'configure', args.timeout)
+    print(f'configured in {time.monotonic() - started:.1f} s; activating')
+    demo.transition(Transition.TRANSITION_ACTIVATE, 'activate', 10.0)
+    print(f'node state: {demo.client.state(NODE_NAME)}; playing {images} '
+          f'image(s) at {args.rate:g} Hz for {args.duration:g} s each')
+
+
+def _play(demo: _Demo, process: subprocess.Popen, images: int, duration: float) -> float:
+    """Play each image for ``duration`` seconds, recording diagnostics; return the time."""
+    demo.record_diagnostics = True
+    play_start = time.monotonic()
+    for index in range(images):
+        demo.play(index)
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise DemoError(f'segmentation_node exited with {process.returncode}')
+            time.sleep(0.05)
+    demo.play(None)
+    elapsed = time.monotonic() - play_start
+    time.sleep(0.5)
+    demo.record_diagnostics = False
+    return elapsed
+
+
+def _shut_down(demo: _Demo) -> None:
+    """Deactivate, clean up and shut the node down."""
+    from lifecycle_msgs.msg import Transition
+
+    demo.transition(Transition.TRANSITION_DEACTIVATE, 'deactivate', 10.0)
+    demo.transition(Transition.TRANSITION_CLEANUP, 'cleanup', 10.0)
+    demo.transition(Transition.TRANSITION_UNCONFIGURED_SHUTDOWN, 'shutdown', 10.0)
+    print(f'node state: {demo.client.state(NODE_NAME)} (deactivated, cleaned up, shut down)')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; return 0 on success, 1 with a message on failure."""
+    status, images = _setup(args)
+    if status:
+        return status
+    out = Path(args.out)
+    env = _isolate(args.domain_id)
+    log_path = out / 'node.log'
+    demo = process = None
     status = 1
     with open(log_path, 'w', encoding='utf-8') as log:
         try:
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(_node_arguments(args), env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             print(f'started segmentation_node (pid {process.pid}, log {log_path})')
             demo = _Demo(images, args.rate)
-            started = time.monotonic()
-            print(f'node state: {demo.client.state(NODE_NAME, args.timeout)}; configuring '
-                  f'{args.model} on {args.delegate} with {args.threads} thread(s)')
-            demo.transition(Transition.TRANSITION_CONFIGURE, 'configure', args.timeout)
-            print(f'configured in {time.monotonic() - started:.1f} s; activating')
-            demo.transition(Transition.TRANSITION_ACTIVATE, 'activate', 10.0)
-            print(f'node state: {demo.client.state(NODE_NAME)}; playing {len(images)} '
-                  f'image(s) at {args.rate:g} Hz for {args.duration:g} s each')
-            demo.record_diagnostics = True
-            play_start = time.monotonic()
-            for index in range(len(images)):
-                demo.play(index)
-                deadline = time.monotonic() + args.duration
-                while time.monotonic() < deadline:
-                    if process.poll() is not None:
-                        raise DemoError(f'segmentation_node exited with {process.returncode}')
-                    time.sleep(0.05)
-            demo.play(None)
-            elapsed = time.monotonic() - play_start
-            time.sleep(0.5)
-            demo.record_diagnostics = False
-            names = demo.class_names()
-            written = _write_pngs(demo, out)
-            for name, _ in images:
-                summary = _class_summary(demo.latest[(name, 'labels')], names)
-                print(f'{name}: {summary}')
-            _print_table(demo, elapsed)
-            print(f'\nwrote {len(written)} PNGs to {out}/: '
-                  + ', '.join(path.name for path in written))
-            demo.transition(Transition.TRANSITION_DEACTIVATE, 'deactivate', 10.0)
-            demo.transition(Transition.TRANSITION_CLEANUP, 'cleanup', 10.0)
-            demo.transition(Transition.TRANSITION_UNCONFIGURED_SHUTDOWN, 'shutdown', 10.0)
-            print(f'node state: {demo.client.state(NODE_NAME)} '
-                  '(deactivated, cleaned up, shut down)')
+            _bring_up(demo, args, len(images))
+            elapsed = _play(demo, process, len(images), args.duration)
+            report(demo, images, out, elapsed)
+            _shut_down(demo)
             status = 0
         except Exception as exc:  # noqa: B902 - every failure ends with a message.
             print(f'deeplab demo: error: {exc}', file=sys.stderr)

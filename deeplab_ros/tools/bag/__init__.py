@@ -22,10 +22,10 @@ same bag and settings give the same output bag.
 
 The modules, in the order a run uses them: :mod:`.command` (options, run, exit status),
 :mod:`.settings` (the node's parameters and the outputs), :mod:`.plan` (what a run reads and
-writes), :mod:`.reader` (the input bag: cameras, frames), :mod:`.pipeline` (reader, labeller
-and writer threads), :mod:`.labeller` (frames into outputs, in input order), :mod:`.messages`
-(the node's messages, with rosbags' types), :mod:`.msgtypes` (types, definitions and hashes
-per distribution), :mod:`.writer` (the output bag), :mod:`.rosbags_internals` (the one place
-that uses rosbags beyond its public API) and :mod:`.report` (progress and summary). Only
+writes), :mod:`.reader` (the input bag: cameras, frames), :mod:`.run` (reader, labeller and
+writer threads), :mod:`.labeller` (frames into outputs, in input order, as the node's messages
+with rosbags' types), :mod:`.msgtypes` (types, definitions and hashes per distribution),
+:mod:`.writer` (the output bag), :mod:`.rosbags_internals` (the one place that uses rosbags
+beyond its public API) and :mod:`.report` (progress and summary). Only
 :mod:`.command` and :mod:`.settings` load without rosbags installed.
 """

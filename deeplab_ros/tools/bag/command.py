@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     :raises DeeplabError: rosbags is missing, or the settings, the input or OUT are wrong.
     """
     try:
-        from deeplab_ros.tools.bag import pipeline, plan
+        from deeplab_ros.tools.bag import plan, run
     except ImportError as error:
         if (error.name or '').startswith('deeplab_ros'):  # a fault of ours, not a missing package
             raise
@@ -101,6 +101,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise DeeplabError(str(error)) from None
     try:
-        return pipeline.label(args, settled, segmenter)
+        return run.label(args, settled, segmenter)
     finally:
         segmenter.close()

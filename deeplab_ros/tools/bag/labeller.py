@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Segment the frames the reader hands over into their outputs, in the input's order."""
+"""
+Segment the frames the reader hands over into their outputs, in the input's order.
+
+The outputs are the node's messages (:mod:`deeplab_ros.frame.messages`), with rosbags' types
+of the output bag's distribution.
+"""
 
 from collections import deque
 import dataclasses
@@ -20,14 +25,55 @@ from typing import AbstractSet, Any, Deque, Dict, Iterable, List, Optional, Sequ
 
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import DecodeError
-from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS
+from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Outputs
+from deeplab_ros.frame.messages import MessageBuilder, MessageTypes
+from deeplab_ros.frame.wire import Frame
 from deeplab_ros.parameters import Live
-from deeplab_ros.tools.bag.messages import Messages
-from deeplab_ros.tools.bag.reader import Camera, Item
+from deeplab_ros.tools.bag import msgtypes
+from deeplab_ros.tools.bag.reader import BagCamera, Item
 from deeplab_ros.tools.bag.report import Progress
 import numpy as np
 
 _WAIT_NS = 250_000_000  # how long (bag time, past depth_slop) a frame waits for its inputs
+
+
+def message_types(typestore) -> MessageTypes:
+    """Return the message classes of a rosbags type store (:func:`msgtypes.make_typestore`)."""
+    types = typestore.types
+    return MessageTypes(
+        time=types['builtin_interfaces/msg/Time'], header=types['std_msgs/msg/Header'],
+        image=types[msgtypes.IMAGE], camera_info=types[msgtypes.CAMERA_INFO],
+        region_of_interest=types['sensor_msgs/msg/RegionOfInterest'],
+        point_cloud=types[msgtypes.POINT_CLOUD], point_field=types['sensor_msgs/msg/PointField'],
+        byte_array=lambda pixels: np.ascontiguousarray(pixels).reshape(-1).view(np.uint8),
+        label_info=types[msgtypes.LABEL_INFO], vision_class=types['vision_msgs/msg/VisionClass'])
+
+
+class BagMessages:
+    """The node's messages of one run, serialized: its outputs, with its model's class names."""
+
+    def __init__(self, typestore, names: Sequence[str], outputs: AbstractSet[str]) -> None:
+        """Build ``outputs`` with ``typestore``'s classes."""
+        self.typestore, self.names, self.outputs = typestore, names, outputs
+        self.build = MessageBuilder(message_types(typestore))
+
+    def of_frame(self, camera: BagCamera, frame: Frame, out: Outputs, stamp: int,
+                 label_info: bool) -> List[Tuple[str, int, Any]]:
+        """
+        Return a frame's output messages, ``(topic, bag time, serialized)``, in writing order.
+
+        Each carries the frame's header.
+
+        :param label_info: Whether to include the camera's LabelInfo (sent once per camera).
+        """
+        build = self.build
+        head = build.header(frame.sec, frame.nanosec, frame.frame_id)
+        made = list(build.frame_outputs(head, out, self.outputs, camera.info))
+        if label_info and 'label_info' in self.outputs:
+            made.insert(0, ('label_info', build.label_info(head, self.names)))
+        return [(camera.output(name), stamp,
+                 self.typestore.serialize_cdr(msg, type(msg).__msgtype__))
+                for name, msg in made]
 
 
 @dataclasses.dataclass
@@ -36,7 +82,7 @@ class _Entry:
 
     messages: List[Tuple[str, int, Any]]
     item: Optional[Item] = None   # a frame waiting for its camera_info or depth image
-    camera: Optional[Camera] = None
+    camera: Optional[BagCamera] = None
     png: Any = None
 
 
@@ -49,14 +95,14 @@ class Labeller:
     """
 
     def __init__(self, job: FrameJob, live: Live, outputs: AbstractSet[str],
-                 cameras: Sequence[Camera], messages: Messages, writer, png: bool,
+                 cameras: Sequence[BagCamera], messages: BagMessages, writer, png: bool,
                  progress: Progress) -> None:
         """Label frames of ``cameras`` with ``job`` into ``outputs``, for ``writer.put``."""
         self.job, self.live, self.messages = job, live, messages
         self.wanted = frozenset(outputs & (set(IMAGE_OUTPUTS) | set(CLOUD_OUTPUTS)))
         self.needs_info = bool(outputs & ({'camera_info'} | set(CLOUD_OUTPUTS)))
         self.writer, self.png, self.progress = writer, png, progress
-        self.by_topic: Dict[str, Camera] = {}
+        self.by_topic: Dict[str, BagCamera] = {}
         for camera in cameras:
             for topic in (camera.topic, camera.info_topic, camera.depth_topic):
                 if topic:

@@ -34,7 +34,7 @@ class Plan:
     out: Path
     values: Dict[str, Any]     # the node's parameters
     outputs: Set[str]
-    cameras: List[bag_reader.Camera]
+    cameras: List[bag_reader.BagCamera]
     distro: str
     window: Tuple[int, int]    # bag times, ns: from (inclusive), to (exclusive)
     frames: int                # about how many frames will be segmented

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from deeplab_ros.errors import DeeplabError
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import RAW_ENCODINGS
-from deeplab_ros.frame.wire import Frame, read_compressed, read_image, WireError
+from deeplab_ros.frame.wire import read_image, WireError
 from deeplab_ros.tools.bag.msgtypes import CAMERA_INFO, COMPRESSED, IMAGE
 import numpy as np
 from rosbags.interfaces import MessageDefinitionFormat
@@ -54,25 +54,6 @@ def recorded_definitions(reader) -> List[Tuple[str, str]]:
             if c.msgdef.data and c.msgdef.format == MessageDefinitionFormat.MSG]
 
 
-def read_frame(typestore, msgtype: str, data) -> Frame:
-    """
-    Return the fields of a serialized Image or CompressedImage.
-
-    Straight from the CDR bytes; other encodings through rosbags' deserializer.
-
-    :raises ValueError: The message cannot be read (the reason).
-    """
-    try:
-        return read_compressed(data) if msgtype == COMPRESSED else read_image(data)
-    except WireError:
-        pass
-    try:
-        msg = typestore.deserialize_cdr(data, msgtype)
-    except Exception as error:
-        raise ValueError(f'unreadable message: {type(error).__name__}: {error}') from None
-    return Frame.of_message(msg, msgtype == COMPRESSED)
-
-
 def _first_encoding(reader, topic: str) -> str:
     """Return the encoding of the first message of an Image topic ('' if unreadable)."""
     connections = [c for c in reader.connections if c.topic == topic]
@@ -97,7 +78,7 @@ class Item:
 
 
 @dataclasses.dataclass(eq=False)
-class Camera:
+class BagCamera:
     """One camera of the bag: its image topic, inputs, outputs and counts."""
 
     namespace: str  # '/front', or '' for the root namespace
@@ -164,10 +145,10 @@ def _choose_topics(reader, args: argparse.Namespace) -> Tuple[Dict[str, str], Li
 
 
 def find_cameras(reader, args: argparse.Namespace, geometry: str, outputs: Set[str]
-                 ) -> Tuple[List[Camera], List[str]]:
+                 ) -> Tuple[List[BagCamera], List[str]]:
     """Return the cameras of the chosen image topics, with their inputs, and notes."""
     chosen, notes = _choose_topics(reader, args)
-    cameras: Dict[str, Camera] = {}
+    cameras: Dict[str, BagCamera] = {}
     for topic, msgtype in chosen.items():
         namespace = camera_of(topic, msgtype == COMPRESSED)
         other = cameras.get(namespace)
@@ -181,7 +162,7 @@ def find_cameras(reader, args: argparse.Namespace, geometry: str, outputs: Set[s
                          f'{topic if raw == other.topic else other.topic}')
             other.topic = raw
             continue
-        cameras[namespace] = Camera(namespace, topic)
+        cameras[namespace] = BagCamera(namespace, topic)
     types = {t: i.msgtype for t, i in reader.topics.items()}
     depths = dict(args.depth)
     unknown = sorted(set(depths) - set(cameras))

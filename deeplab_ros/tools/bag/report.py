@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Dict, Sequence
 
-from deeplab_ros.tools.bag.reader import Camera
+from deeplab_ros.tools.bag.reader import BagCamera
 import numpy as np
 
 
@@ -47,7 +47,7 @@ class Progress:
         sys.stderr.flush()
 
 
-def print_summary(cameras: Sequence[Camera], names: Sequence[str], written: Dict[str, int],
+def print_summary(cameras: Sequence[BagCamera], names: Sequence[str], written: Dict[str, int],
                   seconds: float, interrupted: bool) -> None:
     """Print frames per topic, rejections, class fractions, what was written, time taken."""
     frames = sum(c.frames for c in cameras)

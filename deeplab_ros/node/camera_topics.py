@@ -15,18 +15,20 @@
 """
 One camera's topics: its publishers and subscriptions, clouds, statistics, and what to compute.
 
-The node creates one per camera namespace; the worker thread calls :meth:`CameraIO.wanted`,
-:meth:`CameraIO.take_inputs` and :meth:`CameraIO.publish` for the frames it segments.
+The node creates one per camera namespace; the worker thread calls
+:meth:`CameraTopics.wanted`, :meth:`CameraTopics.take_inputs` and :meth:`CameraTopics.publish`
+for the frames it segments.
 """
 
 import time
 from typing import Any, Dict, FrozenSet, Optional
 
 from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS, DEPTH_QUEUE
-from deeplab_ros.frame.job import IMAGE_OUTPUTS, labels_encoding, Outputs
-from deeplab_ros.frame.wire import Frame
-from deeplab_ros.node import intake, messages
+from deeplab_ros.frame.job import image_encoding, IMAGE_OUTPUTS, Outputs
+from deeplab_ros.frame.wire import Frame, read_frame
+from deeplab_ros.node import intake
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.node.ros_messages import MESSAGES
 from deeplab_ros.parameters import Live
 import numpy as np
 from sensor_msgs.msg import CameraInfo
@@ -34,7 +36,7 @@ from sensor_msgs.msg import CameraInfo
 _SUBSCRIBERS_REFRESH_S = 0.1  # how often who subscribes to what is read again
 
 
-class CameraIO:
+class CameraTopics:
     """One camera's topics, clouds and statistics."""
 
     def __init__(self, prefix: str, geometry: str, num_classes: int) -> None:
@@ -79,32 +81,24 @@ class CameraIO:
         if self.depth_sub is not None:
             for serialized, _ in intake.take_serialized(self.depth_sub, DEPTH_QUEUE):
                 try:
-                    self.clouds.add_depth(intake.read_frame(serialized, False))
+                    self.clouds.add_depth(
+                        read_frame(serialized, False, intake.DESERIALIZE[False]))
                 except Exception as error:  # unreadable: say so, use the others
                     self.clouds.notes['depth'] = f'unreadable depth message: {error}'
 
     def publish_labels(self, labels: np.ndarray, frame: Frame) -> float:
         """Publish a frame's label map with its header; return the ms taken."""
         start = time.perf_counter()
-        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
-        self.pubs['labels'].publish(messages.image(head, labels, labels_encoding(labels)))
+        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
+        self.pubs['labels'].publish(MESSAGES.image(head, labels, image_encoding('labels', labels)))
         return (time.perf_counter() - start) * 1e3
 
     def publish(self, out: Outputs, frame: Frame, wanted: FrozenSet[str]) -> float:
         """Publish a frame's outputs that are wanted, with its header; return the ms taken."""
         start = time.perf_counter()
-        head = messages.header(frame.sec, frame.nanosec, frame.frame_id)
-        for name in IMAGE_OUTPUTS:
-            pixels = getattr(out, name)
-            if pixels is not None and name in wanted:
-                encoding = out.labels_encoding if name == 'labels' else (
-                    'rgb8' if pixels.ndim == 3 else 'mono8')
-                self.pubs[name].publish(messages.image(head, pixels, encoding))
-        if self.info is not None and 'camera_info' in wanted:
-            self.pubs['camera_info'].publish(messages.scaled_camera_info(
-                self.info, head, out.image_size, out.labels.shape[::-1]))
-        for name, packed in out.clouds.items():
-            self.pubs[name].publish(messages.point_cloud(head, packed))
+        head = MESSAGES.header(frame.sec, frame.nanosec, frame.frame_id)
+        for name, msg in MESSAGES.frame_outputs(head, out, wanted, self.info):
+            self.pubs[name].publish(msg)
         return (time.perf_counter() - start) * 1e3
 
     def unsubscribe(self, node) -> None:

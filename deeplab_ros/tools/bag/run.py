@@ -36,11 +36,11 @@ from deeplab_ros.frame.clouds import CameraClouds, CLOUD_OUTPUTS
 from deeplab_ros.frame.codec import DecodeError
 from deeplab_ros.frame.job import FrameJob
 from deeplab_ros.frame.memory import FrameMemory
+from deeplab_ros.frame.wire import Frame, read_frame
 from deeplab_ros.tools.bag import msgtypes
-from deeplab_ros.tools.bag.labeller import Labeller
-from deeplab_ros.tools.bag.messages import Messages
+from deeplab_ros.tools.bag.labeller import BagMessages, Labeller
 from deeplab_ros.tools.bag.plan import Plan, remove_out
-from deeplab_ros.tools.bag.reader import Item, open_reader, read_frame, storage_of
+from deeplab_ros.tools.bag.reader import Item, open_reader, storage_of
 from deeplab_ros.tools.bag.report import print_summary, Progress
 from deeplab_ros.tools.bag.settings import OUTPUTS
 from deeplab_ros.tools.bag.writer import BagWriter
@@ -121,8 +121,8 @@ class ReadThread(threading.Thread):
                 item.payload = None
         elif role == 'depth':
             try:
-                item.payload = read_frame(self.typestore, connection.msgtype, data)
-            except ValueError:
+                item.payload = self._read_frame(connection.msgtype, data)
+            except Exception:  # an unreadable depth image: the clouds wait for the next
                 item.payload = None
         elif role == 'frame':
             index = self.counts[topic] = self.counts.get(topic, -1) + 1
@@ -132,10 +132,15 @@ class ReadThread(threading.Thread):
                 item.payload = self._frame(connection.msgtype, data)
         return item
 
+    def _read_frame(self, msgtype: str, data) -> Frame:
+        """Return the fields of a serialized image (rosbags' deserializer as the fallback)."""
+        return read_frame(data, msgtype == msgtypes.COMPRESSED,
+                          lambda buffer: self.typestore.deserialize_cdr(buffer, msgtype))
+
     def _frame(self, msgtype: str, data) -> Tuple[Any, str]:
         """Return (frame, '') with compressed and non-rgb8 frames decoded ahead, or (None, why)."""
         try:
-            frame = read_frame(self.typestore, msgtype, data)
+            frame = self._read_frame(msgtype, data)
             if frame.fmt or frame.encoding != 'rgb8':
                 rgb = self.job.decode(frame, self.max_pixels)
                 frame = dataclasses.replace(
@@ -143,8 +148,10 @@ class ReadThread(threading.Thread):
                     height=rgb.shape[0], width=rgb.shape[1], step=rgb.shape[1] * 3,
                     is_bigendian=False, fmt='')
             return frame, ''
-        except (ValueError, DecodeError) as error:
+        except DecodeError as error:
             return None, str(error)
+        except Exception as error:  # rosbags cannot read the message either
+            return None, f'unreadable message: {type(error).__name__}: {error}'
 
 
 class WriteThread(threading.Thread):
@@ -274,7 +281,7 @@ def label(args: argparse.Namespace, plan: Plan, segmenter) -> int:
     job = FrameJob(segmenter)
     reader = ReadThread(plan.source, roles, plan.window, args.every, job,
                         live.max_input_pixels, typestore, {c.topic for c in passthrough})
-    labeller = Labeller(job, live, outputs, plan.cameras, Messages(typestore, names, outputs),
+    labeller = Labeller(job, live, outputs, plan.cameras, BagMessages(typestore, names, outputs),
                         writer, png is not None, Progress(plan.frames, *plan.window))
     print(f'deeplab bag: {plan.source} -> {plan.out} ({storage}, {plan.distro}; '
           f'{info.model_name}, {info.delegate}, {info.num_threads} threads)')
