@@ -67,7 +67,7 @@ CASES.update({
                         {'delegate_options': ['from=params_file'], 'num_threads': 3}),
     'conf_coral': ('coral', {}, {'delegate_options': ['device=usb'], 'num_threads': 1,
                                  'model': 'deeplabv3_mnv2_pascal_quant_edgetpu'}),
-    'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'cpu'}),
+    'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'auto'}),
     'conf_gpu': ('gpu', {}, {'delegate': 'gpu', 'model': 'deeplabv3_257_mv_gpu'}),
     'args_intel': ('intel', {'openvino_device': 'NPU'}, {
         'delegate': 'openvino', 'delegate_options': ['device=NPU']}),
