@@ -119,8 +119,9 @@ def native_log() -> Iterator[List[str]]:
             os.close(saved)
             scratch.seek(0)
             data = scratch.read()
-            os.write(2, data)
             captured.append(data.decode('utf-8', 'replace'))
+            while data:
+                data = data[os.write(2, data):]
 
 
 def _operator_names(codes: List[str]) -> Tuple[str, ...]:
