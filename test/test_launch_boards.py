@@ -20,10 +20,10 @@ nothing is configured, so no model or accelerator is needed) in a namespace of i
 the node's parameters are read back through its ``get_parameters`` service: the user's
 ``params_file`` wins over the board's configuration on every board, a launch argument wins
 over the ``params_file``, and the board arguments (``device:=``, ``use_cache:=``,
-``cache_file:=``, ``device_name:=``, ``cache_dir:=``) set the ``delegate_options`` of the
-board's configuration (not those of a ``params_file``). ``ros2 launch`` refuses a ``board:=``
-that is not the launch file's own and lists every parameter in ``--show-args``. Skips where
-launch_testing is not installed (the pip venv).
+``cache_file:=``, ``device_name:=``, ``cache_dir:=``, ``openvino_device:=``) set the
+``delegate_options`` of the board's configuration (not those of a ``params_file``). ``ros2
+launch`` refuses a ``board:=`` that is not the launch file's own and lists every parameter in
+``--show-args``. Skips where launch_testing is not installed (the pip venv).
 """
 
 import os
@@ -145,7 +145,7 @@ class TestBoardLaunch(unittest.TestCase):
     def test_board_arguments_set_the_board_delegate_options(self):
         for namespace in ('args_coral', 'file_args_coral', 'conf_coral', 'conf_pc',
                           'conf_imx8mp', 'nocache_imx8mp', 'file_cache_imx8mp', 'conf_imx93',
-                          'nocache_imx93', 'core_imx93'):
+                          'nocache_imx93', 'core_imx93', 'conf_gpu', 'args_intel'):
             with self.subTest(namespace=namespace):
                 self._check(namespace)
 
