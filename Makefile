@@ -23,7 +23,7 @@ HARNESS ?= /tmp/deeplab_ros-harness
 .PHONY: venv vulkan test pytest pytest-kilted colcon-test demo lint bench clean
 
 PACKAGE_FILES := setup.py setup.cfg package.xml resource/deeplab_ros \
-	$(wildcard deeplab_ros/*.py deeplab_ros/*/*.py launch/*.py config/*)
+	$(wildcard deeplab_ros/*.py deeplab_ros/*/*.py launch/*.py config/* config/nav2/*)
 
 venv: $(VENV)/.package
 

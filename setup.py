@@ -13,6 +13,7 @@
 # limitations under the License.
 
 from glob import glob
+import os
 
 from setuptools import find_packages, setup
 
@@ -26,11 +27,14 @@ setup(
         ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
         ('share/' + package_name, ['package.xml']),
         ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
-        ('share/' + package_name + '/config', glob('config/*')),
+        ('share/' + package_name + '/config', [f for f in glob('config/*') if os.path.isfile(f)]),
+        ('share/' + package_name + '/config/nav2', glob('config/nav2/*.yaml')),
     ],
     install_requires=['setuptools'],
-    # delegate openvino: Intel OpenVINO through LiteRT's dispatch (requirements-openvino.txt).
-    extras_require={'openvino': ['ai-edge-litert-sdk-intel==2.3.0', 'openvino==2026.3.1']},
+    # Optional: deeplab bag (rosbags), deeplab bag --ray on a Ray cluster, and delegate
+    # openvino (Intel OpenVINO through LiteRT's dispatch; requirements-openvino.txt).
+    extras_require={'bag': ['rosbags==0.11.9'], 'ray': ['rosbags==0.11.9', 'ray==2.60.0'],
+                    'openvino': ['ai-edge-litert-sdk-intel==2.3.0', 'openvino==2026.3.1']},
     zip_safe=True,
     maintainer='deeplab_ros maintainers',
     maintainer_email='maintainers@deeplab-ros.dev',

@@ -35,7 +35,7 @@ Hz and above a get_state + get_parameters round trip is timed every 0.25 s. Figu
 medians over the rounds: processed fps, frames arrived per frame processed, latency from
 publish to label arrival, CPU per processed frame, each camera's share; the node's
 non-inference CPU per frame (its CPU minus the invoke CPU) against its floor (the relay's CPU
-plus the non-invoke pipeline time); and each target of issue 16 checked.
+plus the non-invoke pipeline time); and each of the node's targets checked.
 
 From the repository root, in the ``make test`` environment (AMENT_PREFIX_PATH=$PWD/.venv,
 DEEPLAB_ROS_MIRROR naming folders with the models and cat_720p.jpg)::
@@ -409,7 +409,7 @@ def _run(args, argv: List[str], domain: int, one_core: bool) -> Dict[str, float]
 
 
 def checks(phase: Phase, runs: Dict[str, List[Dict[str, float]]]) -> List[str]:
-    """Return issue 16's targets for a phase, each with its figures and PASS or FAIL."""
+    """Return the node's targets for a phase, each with its figures and PASS or FAIL."""
     node, naive = runs.get('node'), runs.get('naive')
     if not node or not naive:
         return []

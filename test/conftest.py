@@ -25,8 +25,8 @@ end: the launch tests (``test_launch_*.py``) need launch_testing, and tests mark
 ``requires(module, why)`` need that module (vision_msgs has no PyPI wheel); both run in the
 real-install route. Tests marked ``accelerator(kind)`` need that accelerator to work here (the
 GPU: a Vulkan driver LiteRT accepts; ``.ci/install-vulkan`` installs Mesa's), probed once in a
-child process. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when ../shared is there)
-any skip is a failure: every test can run there.
+child process. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when the shared assets are
+there) any skip is a failure, and the accelerator tests run: every test can run there.
 """
 
 import importlib.util
@@ -46,9 +46,14 @@ _deselected = {}
 
 def _importable(module: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:
         return False
+    if spec is not None and spec.origin in (None, 'namespace'):  # a namespace package (rosbags)
+        # not the empty folders that pip uninstall can leave behind
+        return any(any(pathlib.Path(folder).iterdir())
+                   for folder in spec.submodule_search_locations or ())
+    return spec is not None
 
 
 _probed = {}
@@ -83,26 +88,25 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-def _deselect_reason(item):
-    marker = item.get_closest_marker('requires')
-    if marker is not None and not _importable(marker.args[0]):
-        return f'{marker.args[0]} is not installed: {marker.args[1]}'
+def _deselect_reasons(item) -> list:
+    reasons = [f'{marker.args[0]} is not installed: {marker.args[1]}'
+               for marker in item.iter_markers('requires') if not _importable(marker.args[0])]
     marker = item.get_closest_marker('accelerator')
     if marker is not None and os.environ.get('DEEPLAB_ROS_NO_SKIPS') != '1':
-        return _accelerator_missing(marker.args[0])
-    return None
+        missing = _accelerator_missing(marker.args[0])
+        if missing:
+            reasons.append(missing)
+    return reasons
 
 
 def pytest_collection_modifyitems(config, items):
     """Deselect tests marked ``requires`` whose module is missing (or ``accelerator``)."""
     kept, dropped = [], []
     for item in items:
-        reason = _deselect_reason(item)
-        if reason:
+        reasons = _deselect_reasons(item)
+        for reason in reasons:
             _deselected.setdefault(reason, set()).add(item.nodeid)
-            dropped.append(item)
-        else:
-            kept.append(item)
+        (dropped if reasons else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

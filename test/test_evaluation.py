@@ -18,7 +18,7 @@
 The mapped confusion is checked on small arrays whose figures are worked out by hand; bad
 class-map files must fail with a message naming the file and the fault; and the real command
 scores the Cityscapes model on the CamVid val sample with the shipped map, over CamVid's
-classes. The dataset folder is ``DEEPLAB_ROS_DATASETS`` (default ``../shared/assets``).
+classes. The dataset folder is ``DEEPLAB_ROS_DATASETS`` (``make test`` sets it).
 """
 
 import json

@@ -15,7 +15,7 @@
 """
 Launch test: coral.launch.py without an Edge TPU, with and without delegate_fallback.
 
-``coral.launch.py delegate_fallback:=true`` (the README's troubleshooting tip) comes up
+``coral.launch.py delegate_fallback:=true`` (a tip of doc/troubleshooting.md) comes up
 active on the CPU, with a WARN in /diagnostics naming the fallback. Without it, the
 autostart configure fails (no libedgetpu here) and the node stays unconfigured; a configure
 by the user after fixing the cause (delegate_fallback set through set_parameters) leaves it

@@ -124,10 +124,29 @@ def test_navigation_examples_are_valid_for_their_models(path):
     assert values['geometry'] != 'none' and values['obstacle_classes']
 
 
-def test_the_readme_lists_every_parameter():
-    text = (ROOT / 'README.md').read_text()
-    section = text[text.index('## Parameters'):text.index('## Lifecycle')]
+def _row_words(spec) -> tuple:
+    """Return how the reference writes a parameter's type, default and range."""
+    default = spec.default
+    if isinstance(default, bool):
+        kind, text = 'bool', str(default).lower()
+    elif isinstance(default, (int, float)):
+        kind, text = ('int' if isinstance(default, int) else 'double'), repr(default)
+    elif isinstance(default, list):
+        kind, text = 'string array', repr(default)
+    else:
+        kind, text = 'string', default or '""'
+    bounds = spec.bounds and '..'.join(
+        str(b) if isinstance(b, int) else f'{b:g}' for b in spec.bounds)
+    return kind, text, bounds and f'Range {bounds}.'
+
+
+def test_the_node_reference_lists_every_parameter_as_the_schema_has_it():
+    text = (ROOT / 'doc' / 'node.md').read_text()
+    section = text[text.index('\n## Parameters\n'):text.index('\n## Lifecycle\n')]
+    rows = {row.split('`')[1]: ' '.join(row.split()) for row in section.split('\n- ')[1:]}
+    assert set(rows) == {*SPECS, 'class_names'}
     for name, spec in SPECS.items():
-        assert f'- `{name}` (' in section, name
-        assert ('*configure*' in section.split(f'- `{name}` (')[1].split('\n- ')[0]) == (
-            spec.applies == CONFIGURE), name
+        kind, default, bounds = _row_words(spec)
+        assert rows[name].startswith(f'`{name}` ({kind}, `{default}`): '), rows[name]
+        assert rows[name].endswith('*configure*') == (spec.applies == CONFIGURE), name
+        assert (bounds in rows[name]) if bounds else 'Range' not in rows[name], name

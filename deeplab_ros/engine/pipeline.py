@@ -32,7 +32,7 @@ from deeplab_ros.errors import AssetError
 import numpy as np
 
 #: 'auto' fits images as the registry measured best for the model (letterbox unless it says
-#: otherwise; measured on the VOC train sample, see the README's accuracy table).
+#: otherwise; measured on the VOC train sample, see doc/performance.md, Accuracy).
 DEFAULT_RESIZE_MODE = 'auto'
 RESIZE_CHOICES = parameters.RESIZE_MODES
 AUTO_RESIZE_MODE = 'letterbox'

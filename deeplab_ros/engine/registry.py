@@ -114,7 +114,7 @@ _ASSETS = [
            variants={'cpu': 'deeplab_mobilenet_edgetpu_slim_cityscapes_quant'},
            note='Edge TPU compiled; needs libedgetpu.so.1'),
     # The two 257x257 models measure better stretched (VOC train sample mIoU: stretch 64.41,
-    # letterbox 62.92); every other VOC model is better letterboxed (README, Accuracy).
+    # letterbox 62.92); every other VOC model is better letterboxed (doc/performance.md, Accuracy).
     _model('deeplabv3_257_mv_gpu.tflite', TF_MODELS + 'gpu/deeplabv3_257_mv_gpu.tflite',
            '68a539782c2c6a72f8aac3724600124a85ed977162b44e84cbae5db717c933c6', 2779264,
            labels='voc', classes=21, boards=('pc', 'gpu'), resize_mode='stretch',

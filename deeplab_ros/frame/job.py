@@ -91,7 +91,8 @@ class FrameJob:
 
     def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
             clouds: Optional[CameraClouds] = None,
-            on_labels: Optional[Callable[[np.ndarray], None]] = None) -> Outputs:
+            on_labels: Optional[Callable[[np.ndarray], None]] = None,
+            rgb: Optional[np.ndarray] = None) -> Outputs:
         """
         Decode, segment and compute the wanted outputs of one frame.
 
@@ -100,13 +101,14 @@ class FrameJob:
         :param clouds: The camera's clouds, for the cloud outputs.
         :param on_labels: Called with the label map as soon as it is ready, before the
             pictures and clouds are made (the node publishes it then: navigation first).
+        :param rgb: The frame already decoded (by :meth:`decode`), not to decode it again.
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
         try:
             self.stage = 'decode'
             start = time.perf_counter()
-            rgb = self.decode(frame, live.max_input_pixels)
+            rgb = self.decode(frame, live.max_input_pixels) if rgb is None else rgb
             decoded = time.perf_counter()
             self.stage = 'inference'
             segmenter.resize_mode = live.resize_mode

@@ -22,7 +22,7 @@ pays page faults. Fixed thresholds keep freed buffers for the next frame; after 
 larger than the usual ones the memory it needed is handed back (``malloc_trim``, then once
 more after the next frame, as a middleware's publishing thread frees its copies late), so
 that one large frame does not leave the process large. Elsewhere than on glibc this does
-nothing. (The README's node data path section gives the measurements.)
+nothing. (doc/architecture.md, design decisions, gives the measurements.)
 """
 
 from collections import deque

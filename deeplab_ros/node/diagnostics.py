@@ -252,7 +252,7 @@ class FrameStats:
         if lost:
             level = max(level, WARN)
             reasons.append(f'{lost} frame(s) lost in transport: give the camera driver the '
-                           'large-data Fast DDS profile too (README: Large images and DDS)')
+                           'large-data Fast DDS profile too (doc/node.md: Large images and DDS)')
         if rejected:
             level = max(level, WARN)
             reasons.append(f'{rejected} malformed frame(s) rejected: {reject_reason}')

@@ -68,7 +68,7 @@ def read_params(path: str) -> Tuple[Dict[str, Any], List[str]]:
                            f'{", ".join(k for k, _ in entries)} (key them /** or /**/deeplab)')
     unknown = sorted(set(given) - set(parameters.SPECS))
     if unknown:
-        raise DeeplabError(f'{path}: unknown parameters: {", ".join(unknown)} (see the README, '
+        raise DeeplabError(f'{path}: unknown parameters: {", ".join(unknown)} (see doc/node.md, '
                            'Parameters)')
     values = {name: _typed(path, name, value) for name, value in given.items()}
     for name, value in values.items():
