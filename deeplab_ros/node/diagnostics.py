@@ -55,6 +55,9 @@ class EngineSummary:
     fell_back: bool = False
     fallback_reason: str = ''
     input_size: Tuple[int, int] = (0, 0)
+    accelerator: str = ''
+    fully_accelerated: Optional[bool] = None
+    cpu_share: str = ''
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,10 @@ class FrameStats:
             ('runtime', engine.runtime),
             ('delegate', engine.delegate),
             ('delegate_fell_back', str(engine.fell_back)),
+            ('accelerator', engine.accelerator),
+            ('fully_accelerated', 'n/a' if engine.fully_accelerated is None
+             else str(engine.fully_accelerated)),
+            ('cpu_share', engine.cpu_share or 'n/a'),
             ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
         ] + [(f'frames_{name}', str(count)) for name, count in zip(COUNTERS, counts)] + [
             ('fps', f'{fps:.2f}'),
