@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 HARNESS_SCRIPT := $(abspath $(SHARED))/tools/ros-harness.sh
 HARNESS ?= /tmp/deeplab_ros-harness
 
-.PHONY: venv test pytest pytest-kilted colcon-test demo lint bench clean
+.PHONY: venv vulkan test pytest pytest-kilted colcon-test demo lint bench clean
 
 PACKAGE_FILES := setup.py setup.cfg package.xml resource/deeplab_ros \
 	$(wildcard deeplab_ros/*.py deeplab_ros/*/*.py launch/*.py config/* config/nav2/*)
@@ -28,13 +28,14 @@ PACKAGE_FILES := setup.py setup.cfg package.xml resource/deeplab_ros \
 venv: $(VENV)/.package
 
 # One venv per ROS 2 distribution of the pip route: its runtime pins plus the test tools.
-$(VENV)/.requirements: requirements.txt requirements-test.txt
+$(VENV)/.requirements: requirements.txt requirements-test.txt requirements-openvino.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		-r requirements.txt -r requirements-test.txt
 	touch $@
 
-$(KILTED_VENV)/.requirements: requirements-kilted.txt requirements-test.txt
+$(KILTED_VENV)/.requirements: requirements-kilted.txt requirements-test.txt \
+		requirements-openvino.txt
 	test -x $(KILTED_VENV)/bin/python || $(PYTHON) -m venv $(KILTED_VENV)
 	$(KILTED_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
 		-r requirements-kilted.txt -r requirements-test.txt
@@ -64,10 +65,15 @@ define pytest_in
 		$(1)/bin/python -m pytest -q $(PYTEST_ARGS) test
 endef
 
-pytest: $(VENV)/.package
+# A Vulkan driver for the GPU tests (Mesa's lavapipe where there is no GPU), as root; quick
+# when it is there, a note and no change when not root (the GPU tests are then deselected).
+vulkan:
+	@bash .ci/install-vulkan
+
+pytest: $(VENV)/.package vulkan
 	$(call pytest_in,$(VENV),Jazzy)
 
-pytest-kilted: $(KILTED_VENV)/.package
+pytest-kilted: $(KILTED_VENV)/.package vulkan
 	$(call pytest_in,$(KILTED_VENV),Kilted)
 
 # The package as a robot builds it: tracked files in a scratch colcon workspace under /tmp.

@@ -31,6 +31,10 @@ setup(
         ('share/' + package_name + '/config/nav2', glob('config/nav2/*.yaml')),
     ],
     install_requires=['setuptools'],
+    # Optional: deeplab bag (rosbags), deeplab bag --ray on a Ray cluster, and delegate
+    # openvino (Intel OpenVINO through LiteRT's dispatch; requirements-openvino.txt).
+    extras_require={'bag': ['rosbags==0.11.9'], 'ray': ['rosbags==0.11.9', 'ray==2.60.0'],
+                    'openvino': ['ai-edge-litert-sdk-intel==2.3.0', 'openvino==2026.3.1']},
     zip_safe=True,
     maintainer='deeplab_ros maintainers',
     maintainer_email='maintainers@deeplab-ros.dev',

@@ -68,6 +68,13 @@ BOARDS: Dict[str, Dict[str, BoardArgument]] = {
             '{cache}/ethosu_cache/{model}/', 'Folder, ending with /, for the model the '
             'delegate compiles (option cache_file_path) ' + _CACHE + '; none: no cache'),
     },
+    'gpu': {},
+    'intel': {
+        'openvino_device': BoardArgument(
+            'AUTO', 'OpenVINO device (option device): AUTO (the NPU where there is one, else '
+            'the GPU, else the CPU), NPU (Core Ultra), GPU (the integrated GPU) or CPU',
+            ('AUTO', 'NPU', 'GPU', 'CPU')),
+    },
 }
 
 

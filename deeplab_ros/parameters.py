@@ -90,11 +90,14 @@ _SPECS = [
     Spec('runtime', 'auto', 'TFLite runtime; auto: the first of ai_edge_litert, '
          'tflite_runtime, tensorflow that imports.', CONFIGURE, RUNTIMES),
     Spec('delegate', 'cpu', 'Delegate: cpu (XNNPACK), edgetpu (Coral), vx (i.MX 8M Plus NPU), '
-         'ethosu (i.MX 93), gpu, external (delegate_library), or auto (first accelerator that '
-         'loads, else cpu).', CONFIGURE, DELEGATES),
-    Spec('delegate_library', '', 'Delegate shared library to load instead of the standard one.',
-         CONFIGURE),
-    Spec('delegate_options', [], 'Delegate options as key=value strings, e.g. device=usb:1; a '
+         'ethosu (i.MX 93), external (delegate_library, e.g. a TFLite GPU delegate), gpu '
+         "(LiteRT's GPU accelerator, Vulkan), openvino (Intel NPU/GPU/CPU, option device), "
+         'qualcomm, mediatek (NPU dispatches), or auto (first accelerator that loads, else '
+         'cpu).', CONFIGURE, DELEGATES),
+    Spec('delegate_library', '', 'Delegate shared library to load instead of the standard one '
+         '(qualcomm, mediatek: their LiteRT dispatch library or its folder).', CONFIGURE),
+    Spec('delegate_options', [], 'Delegate options as key=value strings, e.g. device=usb:1 '
+         '(edgetpu) or device=NPU (openvino: AUTO, CPU, GPU or NPU); a '
          'later key wins, an empty value (key=) leaves the option out. In values, {model} '
          'stands for the file name (no suffix) of the model loaded and {cache} for the cache '
          'folder (DEEPLAB_ROS_HOME, default ~/.cache/deeplab_ros).', CONFIGURE),

@@ -13,10 +13,11 @@
 # limitations under the License.
 
 """
-Launch deeplab_ros on a PC or any CPU-only machine: XNNPACK, one thread per core.
+Launch deeplab_ros on a PC or any CPU-only machine: delegate auto, one thread per core.
 
 The core launch file (deeplab.launch.py) with board pc: config/pc.yaml (num_threads 0, one
-thread per core). Every argument of the core works here too.
+thread per core; delegate auto: XNNPACK, or OpenVINO for the models measured faster with it
+where it is installed). Every argument of the core works here too.
 """
 
 import os

@@ -23,8 +23,10 @@ registry's message (which says where to put the file).
 A test that cannot run on a route is deselected there, and the reason is printed once at the
 end: the launch tests (``test_launch_*.py``) need launch_testing, and tests marked
 ``requires(module, why)`` need that module (vision_msgs has no PyPI wheel); both run in the
-real-install route. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when the shared assets
-are there) any skip is a failure: every test can run there.
+real-install route. Tests marked ``accelerator(kind)`` need that accelerator to work here (the
+GPU: a Vulkan driver LiteRT accepts; ``.ci/install-vulkan`` installs Mesa's), probed once in a
+child process. With ``DEEPLAB_ROS_NO_SKIPS=1`` (``make test`` when the shared assets are
+there) any skip is a failure, and the accelerator tests run: every test can run there.
 """
 
 import importlib.util
@@ -44,15 +46,38 @@ _deselected = {}
 
 def _importable(module: str) -> bool:
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except ModuleNotFoundError:
         return False
+    if spec is not None and spec.origin in (None, 'namespace'):  # a namespace package (rosbags)
+        # not the empty folders that pip uninstall can leave behind
+        return any(any(pathlib.Path(folder).iterdir())
+                   for folder in spec.submodule_search_locations or ())
+    return spec is not None
+
+
+_probed = {}
+
+
+def _accelerator_missing(kind: str):
+    """Return why accelerator ``kind`` cannot run here (probed once), or None."""
+    if kind not in _probed:
+        from deeplab_ros.tools.accelerators import probe_in_child
+        row = probe_in_child(kind)
+        works = row.get('compiles', '').startswith('yes')
+        _probed[kind] = None if works else (
+            f'the {kind} accelerator does not work here ({row.get("compiles") or "absent"}); '
+            'for the GPU: sudo .ci/install-vulkan, see doc/accelerators.md')
+    return _probed[kind]
 
 
 def pytest_configure(config):
-    """Register the ``requires`` marker."""
+    """Register the ``requires`` and ``accelerator`` markers."""
     config.addinivalue_line('markers', 'requires(module, why): deselected where the module '
                             'cannot be imported, the reason printed once')
+    config.addinivalue_line('markers', 'accelerator(kind): deselected where the accelerator '
+                            'does not work, the reason printed once (never in CI: '
+                            'DEEPLAB_ROS_NO_SKIPS=1 runs them, and they fail saying why)')
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -63,17 +88,25 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+def _deselect_reasons(item) -> list:
+    reasons = [f'{marker.args[0]} is not installed: {marker.args[1]}'
+               for marker in item.iter_markers('requires') if not _importable(marker.args[0])]
+    marker = item.get_closest_marker('accelerator')
+    if marker is not None and os.environ.get('DEEPLAB_ROS_NO_SKIPS') != '1':
+        missing = _accelerator_missing(marker.args[0])
+        if missing:
+            reasons.append(missing)
+    return reasons
+
+
 def pytest_collection_modifyitems(config, items):
-    """Deselect tests marked ``requires`` whose module is missing."""
+    """Deselect tests marked ``requires`` whose module is missing (or ``accelerator``)."""
     kept, dropped = [], []
     for item in items:
-        marker = item.get_closest_marker('requires')
-        if marker is not None and not _importable(marker.args[0]):
-            reason = f'{marker.args[0]} is not installed: {marker.args[1]}'
+        reasons = _deselect_reasons(item)
+        for reason in reasons:
             _deselected.setdefault(reason, set()).add(item.nodeid)
-            dropped.append(item)
-        else:
-            kept.append(item)
+        (dropped if reasons else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -77,6 +77,20 @@ def test_the_node_helpers_the_worker_and_the_desk_tool_import_no_ros():
     assert ros_loaded_by(pure) == []
 
 
+def test_the_package_imports_without_rosbags():
+    # rosbags is optional (deeplab bag needs it, and says how to install it): every module
+    # outside the ROS side loads without it, as on a robot without pip install rosbags.
+    pure = [name for name in modules() if name not in ROS_SIDE
+            and not name.endswith('__main__')]
+    script = ('import importlib, sys\n'
+              'sys.modules["rosbags"] = None\n'
+              f'for name in {pure!r}:\n'
+              '    importlib.import_module(name)\n')
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                            timeout=120, cwd=PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+
+
 def test_the_ros_side_is_where_the_tree_says():
     # The rule above would pass vacuously if nothing were left to ROS: these do use it.
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.node.segmentation_node'])

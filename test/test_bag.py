@@ -559,7 +559,7 @@ def test_the_bag_tool_imports_no_ros(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_ctrl_c_leaves_a_readable_bag(tmp_path):
+def test_ctrl_c_leaves_a_readable_bag_under_a_temporary_name(tmp_path):
     source, out = tmp_path / 'in', tmp_path / 'out'
     rgb = frames(1)[0]
     long = [(T0 + i * 10_000_000, image_msg(i, rgb)) for i in range(400)]
@@ -572,7 +572,8 @@ def test_ctrl_c_leaves_a_readable_bag(tmp_path):
         [sys.executable, '-m', 'deeplab_ros.tools.cli', 'bag', str(source), '--out', str(out),
          '--threads', '2'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
         env=env)
-    storage = out / 'out.mcap'
+    partial = tmp_path / '.out.partial' / 'out'  # OUT's name once complete
+    storage = partial / 'out.mcap'
     deadline = time.monotonic() + 120
     while not (storage.is_file() and storage.stat().st_size > 4 * 2**20):  # frames written
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
@@ -580,8 +581,9 @@ def test_ctrl_c_leaves_a_readable_bag(tmp_path):
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
-    assert 'interrupted' in stdout
-    messages, _, metadata = read_bag(out)
+    assert f'interrupted (Ctrl-C): the frames done are in {partial}, a valid bag' in stdout
+    assert not out.exists()  # not taken for complete by the next run
+    messages, _, metadata = read_bag(partial)
     labels = messages['/cam/segmentation/labels']
     assert 0 < len(labels) < 400
     assert metadata['message_count'] == sum(len(m) for m in messages.values())

@@ -123,7 +123,8 @@ def test_board_arguments_are_used_by_the_board_file_and_named_once(board):
 def test_accelerator_boards_name_their_delegate():
     expected = {
         'coral': ('edgetpu', None), 'imx8mp': ('vx', '/usr/lib/libvx_delegate.so'),
-        'imx93': ('ethosu', '/usr/lib/libethosu_delegate.so')}
+        'imx93': ('ethosu', '/usr/lib/libethosu_delegate.so'), 'gpu': ('gpu', None),
+        'intel': ('openvino', None)}
     for board, (delegate, library) in expected.items():
         parameters = _parameters(board)
         assert parameters['delegate'] == delegate
@@ -150,6 +151,9 @@ def test_board_arguments_set_the_delegate_options():
     assert _parameters('imx93', {'cache_dir': 'none', 'device_name': '/dev/ethosu1'})[
         'delegate_options'] == ['device_name=/dev/ethosu1', 'cache_file_path=']
     assert _parameters('coral', {'device': 'none'})['delegate_options'] == ['device=']
+    assert _parameters('intel')['delegate_options'] == ['device=AUTO']
+    assert _parameters('intel', {'openvino_device': 'NPU'})['delegate_options'] == [
+        'device=NPU']
 
 
 def test_parameter_arguments_are_typed_as_their_parameters():
@@ -180,7 +184,8 @@ def test_board_launch_file_refuses_another_board_naming_the_right_one():
     assert board_mismatch('pc', 'pc') is None
     reason = board_mismatch('pc', 'coral')
     assert 'coral.launch.py' in reason and 'pc.launch.py' in reason
-    assert 'known boards: pc, rpi, coral, imx8mp, imx93' in board_mismatch('rpi', 'jetson')
+    assert 'known boards: pc, rpi, coral, imx8mp, imx93, gpu, intel' in board_mismatch(
+        'rpi', 'jetson')
 
 
 def test_rviz_view_shows_image_colour_and_overlay():

@@ -20,10 +20,10 @@ nothing is configured, so no model or accelerator is needed) in a namespace of i
 the node's parameters are read back through its ``get_parameters`` service: the user's
 ``params_file`` wins over the board's configuration on every board, a launch argument wins
 over the ``params_file``, and the board arguments (``device:=``, ``use_cache:=``,
-``cache_file:=``, ``device_name:=``, ``cache_dir:=``) set the ``delegate_options`` of the
-board's configuration (not those of a ``params_file``). ``ros2 launch`` refuses a ``board:=``
-that is not the launch file's own and lists every parameter in ``--show-args``. Skips where
-launch_testing is not installed (the pip venv).
+``cache_file:=``, ``device_name:=``, ``cache_dir:=``, ``openvino_device:=``) set the
+``delegate_options`` of the board's configuration (not those of a ``params_file``). ``ros2
+launch`` refuses a ``board:=`` that is not the launch file's own and lists every parameter in
+``--show-args``. Skips where launch_testing is not installed (the pip venv).
 """
 
 import os
@@ -45,7 +45,7 @@ PARAMS_FILE = os.path.join(TMP, 'params.yaml')
 CACHE_FILE = os.path.join(TMP, 'vx', 'graph.nb')
 FROM_FILE = {'num_threads': 3, 'delegate_options': ['from=params_file'],
              'model': 'params_file_model'}
-BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93')
+BOARDS = ('pc', 'rpi', 'coral', 'imx8mp', 'imx93', 'gpu', 'intel')
 
 # namespace: (launch file, its arguments, the parameters expected on the node)
 CASES = {
@@ -67,7 +67,10 @@ CASES.update({
                         {'delegate_options': ['from=params_file'], 'num_threads': 3}),
     'conf_coral': ('coral', {}, {'delegate_options': ['device=usb'], 'num_threads': 1,
                                  'model': 'deeplabv3_mnv2_pascal_quant_edgetpu'}),
-    'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'cpu'}),
+    'conf_pc': ('pc', {}, {'num_threads': 0, 'delegate': 'auto'}),
+    'conf_gpu': ('gpu', {}, {'delegate': 'gpu', 'model': 'deeplabv3_257_mv_gpu'}),
+    'args_intel': ('intel', {'openvino_device': 'NPU'}, {
+        'delegate': 'openvino', 'delegate_options': ['device=NPU']}),
     'conf_imx8mp': ('imx8mp', {}, {'delegate_options': [
         'allowed_cache_mode=true', 'cache_file_path={cache}/vx_cache/{model}.nb']}),
     'nocache_imx8mp': ('imx8mp', {'use_cache': 'false'}, {'delegate_options': [
@@ -142,7 +145,7 @@ class TestBoardLaunch(unittest.TestCase):
     def test_board_arguments_set_the_board_delegate_options(self):
         for namespace in ('args_coral', 'file_args_coral', 'conf_coral', 'conf_pc',
                           'conf_imx8mp', 'nocache_imx8mp', 'file_cache_imx8mp', 'conf_imx93',
-                          'nocache_imx93', 'core_imx93'):
+                          'nocache_imx93', 'core_imx93', 'conf_gpu', 'args_intel'):
             with self.subTest(namespace=namespace):
                 self._check(namespace)
 

@@ -91,18 +91,20 @@ def _camera_info(size: Tuple[int, int], k: Sequence[float], stamp_ns: int,
 
 def _start(name: str, params: Dict[str, str], tmp_path_factory, topics: Sequence[str]):
     """Start a node, configure and activate it; return it, a client and input publishers."""
-    node = h.NodeProcess(name, params, tmp_path_factory.mktemp(name))
+    # Each node in a namespace of its own: the module's two nodes live at once, and neither
+    # may take the other's frames or answer for it.
+    node = h.NodeProcess(name, params, tmp_path_factory.mktemp(name), namespace=f'/{name}')
     ros = None
     try:
         ros = h.Ros(f'test_{name}_layer')
         best_effort = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
         pubs = {topic: ros.node.create_publisher(
-            CameraInfo if topic == 'camera_info' else Image, f'/{topic}', best_effort)
+            CameraInfo if topic == 'camera_info' else Image, f'/{name}/{topic}', best_effort)
             for topic in topics}
-        assert ros.change_state(f'/{name}', h.CONFIGURE), node.log()
-        assert ros.change_state(f'/{name}', h.ACTIVATE), node.log()
-        names = ros.get_params(f'/{name}', 'class_names')[0]
-        return SimpleNamespace(node=node, ros=ros, pubs=pubs, fqn=f'/{name}', names=names,
+        assert ros.change_state(node.fqn, h.CONFIGURE), node.log()
+        assert ros.change_state(node.fqn, h.ACTIVATE), node.log()
+        names = ros.get_params(node.fqn, 'class_names')[0]
+        return SimpleNamespace(node=node, ros=ros, pubs=pubs, fqn=node.fqn, names=names,
                                frames=0)
     except BaseException:
         if ros is not None:
@@ -184,7 +186,8 @@ def test_label_info_is_there_before_any_frame(rgbd):
     from vision_msgs.msg import LabelInfo
     # The layer starts after the node is active, and no frame has been published yet.
     assert rgbd.frames == 0
-    sink = LayerSink(rgbd.ros.node, LabelInfo, '/segmentation/label_info', LABEL_INFO_QOS)
+    sink = LayerSink(rgbd.ros.node, LabelInfo, f'/{RGBD}/segmentation/label_info',
+                     LABEL_INFO_QOS)
     info = rgbd.ros.wait_for(lambda: sink.find(lambda m: True), what='LabelInfo')
     assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(rgbd.names))
     assert 'cat' in rgbd.names
@@ -249,7 +252,7 @@ def _check_depth_cloud(labels: np.ndarray, points: np.ndarray, depth: np.ndarray
 
 def test_depth_cloud_lines_up_with_mask_and_confidence(rgbd):
     ros = rgbd.ros
-    sinks = [LayerSink(ros.node, kind, f'/segmentation/{name}') for name, kind in (
+    sinks = [LayerSink(ros.node, kind, f'/{RGBD}/segmentation/{name}') for name, kind in (
         ('labels', Image), ('confidence', Image), ('points', PointCloud2))]
     _wait_matched(rgbd, sinks)
     image = h.encode(h.load_rgb('cat_720p.jpg'), 'rgb8')
@@ -318,8 +321,9 @@ def street(tmp_path_factory):
     params.update({'num_threads': '2', 'publish_color': 'false', 'publish_overlay': 'false'})
     run = _start(STREET, params, tmp_path_factory, ('image', 'camera_info'))
     try:
-        sinks = [LayerSink(run.ros.node, kind, f'/segmentation/{name}') for name, kind in (
-            ('labels', Image), ('points', PointCloud2), ('ground', PointCloud2))]
+        outputs = (('labels', Image), ('points', PointCloud2), ('ground', PointCloud2))
+        sinks = [LayerSink(run.ros.node, kind, f'/{STREET}/segmentation/{name}')
+                 for name, kind in outputs]
         _wait_matched(run, sinks)
         rgb = h.load_rgb('cityscapes_segmentation.bmp')
         stamp = time.time_ns()

@@ -61,7 +61,7 @@ def test_delegate_library_override_is_used(model_path, tmp_path):
 def test_auto_settles_on_cpu_and_says_why(model_path):
     loaded = load_interpreter(model_path, delegate='auto', num_threads=1)
     assert loaded.delegate == 'cpu' and not loaded.fell_back
-    for kind in ('edgetpu', 'vx', 'ethosu', 'gpu'):
+    for kind in ('edgetpu', 'vx', 'ethosu'):
         assert kind + ':' in loaded.fallback_reason
 
 

@@ -20,6 +20,7 @@ stages (:class:`CameraTopics`), a real model and publishers that record what the
 stand in for nothing else.
 """
 
+import os
 import threading
 import time
 
@@ -28,6 +29,7 @@ from deeplab_ros.frame.job import FrameJob
 from deeplab_ros.frame.wire import Frame
 from deeplab_ros.node.camera_topics import CameraTopics
 from deeplab_ros.node.diagnostics import FrameStats
+from deeplab_ros.node.pictures import overlap_mode
 from deeplab_ros.node.worker import Handoff, Worker, WorkerCamera
 from fake_intake import balanced, FakeIntake, live, Logger, wait_until
 import numpy as np
@@ -173,3 +175,17 @@ def test_stop_is_bounded_while_the_pictures_stage_is_busy(job):
         release.set()  # the frame ends: stopping again succeeds at once
     assert worker.stop(timeout=5.0) is None
     assert io.stats.processed == 1 and io.stats.pictures_skipped == 0 and balanced(io.stats)
+
+
+def test_auto_overlaps_where_a_core_is_free_for_the_pictures():
+    cores = len(os.sched_getaffinity(0))
+    assert overlap_mode('auto', cores, 'cpu').startswith('off (auto: ')
+    assert overlap_mode('auto', cores, 'cpu', 'cpu: XNNPACK').endswith('none free)')
+    if cores > 1:
+        assert overlap_mode('auto', cores - 1, 'cpu').startswith('on (auto: ')
+    assert overlap_mode('auto', cores, 'edgetpu', 'edgetpu: Coral') == (
+        'on (auto: inference on edgetpu)')
+    # An accelerator that runs on the CPU leaves no core free either.
+    assert overlap_mode('auto', cores, 'openvino', 'openvino: Intel on CPU').startswith('off')
+    assert overlap_mode('on', cores, 'cpu') == 'on (set)'
+    assert overlap_mode('off', 1, 'edgetpu') == 'off (set)'

@@ -47,18 +47,18 @@ def find_pairs(root: Path) -> List[Tuple[Path, Path]]:
             pairs = [(images[m.stem], m) for m in sorted((root / mask_dir).iterdir())
                      if m.suffix.lower() in ('.png', '.bmp') and m.stem in images]
             if not pairs:
-                raise AssetError('%s: no mask in %s/ has an image of the same name in %s/' % (
-                    root, mask_dir, image_dir))
+                raise AssetError(f'{root}: no mask in {mask_dir}/ has an image of the same name '
+                                 f'in {image_dir}/')
             return pairs
-    raise AssetError('%s is not a VOC-layout folder: expected JPEGImages/ + SegmentationClass/ '
-                     'or images/ + masks/' % root)
+    raise AssetError(f'{root} is not a VOC-layout folder: expected JPEGImages/ + '
+                     'SegmentationClass/ or images/ + masks/')
 
 
 def read_image(path: Path) -> np.ndarray:
     """Read an image file as RGB uint8, or raise AssetError."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise AssetError('cannot read image %s (not an image file OpenCV can decode)' % path)
+        raise AssetError(f'cannot read image {path} (not an image file OpenCV can decode)')
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -71,7 +71,7 @@ def read_mask(path: Path, palette: np.ndarray) -> np.ndarray:
     """
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
-        raise AssetError('cannot read mask %s' % path)
+        raise AssetError(f'cannot read mask {path}')
     if mask.ndim == 2:
         return mask.astype(np.int64)
     rgb = cv2.cvtColor(mask[..., :3], cv2.COLOR_BGR2RGB).astype(np.int64)
@@ -91,7 +91,7 @@ def read_mask(path: Path, palette: np.ndarray) -> np.ndarray:
 
 
 def _fail(path: Path, what: str) -> AssetError:
-    return AssetError('class map %s: %s' % (path, what))
+    return AssetError(f'class map {path}: {what}')
 
 
 @dataclass(frozen=True)
@@ -131,17 +131,16 @@ class ClassMap:
         truth = np.asarray(truth, dtype=np.int64)
         predicted = np.asarray(predicted, dtype=np.int64)
         if truth.shape != predicted.shape:
-            raise ValueError('truth %s and prediction %s differ in shape' % (
-                truth.shape, predicted.shape))
+            raise ValueError(f'truth {truth.shape} and prediction {predicted.shape} differ in '
+                             'shape')
         valid = ~np.isin(truth, self.ignore)
         truth, predicted = truth[valid], predicted[valid]
         size = len(self.classes)
         stray = np.unique(truth[(truth < 0) | (truth >= size)])
         if stray.size:
-            raise AssetError('%s holds ids %s, which %s neither names in classes: (ids 0..%d) '
-                             'nor lists in ignore:' % (
-                                 source, ', '.join(str(v) for v in stray[:10]), self.path,
-                                 size - 1))
+            ids = ', '.join(str(v) for v in stray[:10])
+            raise AssetError(f'{source} holds ids {ids}, which {self.path} neither names in '
+                             f'classes: (ids 0..{size - 1}) nor lists in ignore:')
         lookup = np.array(self.lookup + (self.unmapped,), dtype=np.int64)
         known = (predicted >= 0) & (predicted < len(self.lookup))
         mapped = lookup[np.where(known, predicted, len(self.lookup))]
@@ -152,17 +151,17 @@ class ClassMap:
 def _names(path: Path, value, key: str) -> List[str]:
     """Check a YAML list of class names."""
     if not isinstance(value, list) or not value:
-        raise _fail(path, '%s: must be a list of class names (index = class id), got %r' % (
-            key, value))
+        raise _fail(path, f'{key}: must be a list of class names (index = class id), got '
+                    f'{value!r}')
     bad = [v for v in value if not isinstance(v, str) or not normalize_name(v)]
     if bad:
-        raise _fail(path, '%s: class names must be non-empty text, got %s' % (
-            key, ', '.join(repr(v) for v in bad)))
+        raise _fail(path, f'{key}: class names must be non-empty text, got '
+                    f'{", ".join(repr(v) for v in bad)}')
     seen: Dict[str, str] = {}
     for name in value:
         if normalize_name(name) in seen:
-            raise _fail(path, '%s: %r and %r are the same class name' % (
-                key, seen[normalize_name(name)], name))
+            raise _fail(path, f'{key}: {seen[normalize_name(name)]!r} and {name!r} are the same '
+                        'class name')
         seen[normalize_name(name)] = name
     return value
 
@@ -181,22 +180,22 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
     try:
         text = path.read_text(encoding='utf-8')
     except (OSError, UnicodeDecodeError) as exc:
-        raise AssetError('cannot read class map %s: %s' % (
-            path, getattr(exc, 'strerror', None) or exc)) from exc
+        raise AssetError(f'cannot read class map {path}: '
+                         f'{getattr(exc, "strerror", None) or exc}') from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
-        where = ' (line %d)' % (mark.line + 1) if mark is not None else ''
-        raise _fail(path, 'not valid YAML%s: %s' % (
-            where, getattr(exc, 'problem', None) or exc)) from exc
+        where = f' (line {mark.line + 1})' if mark is not None else ''
+        raise _fail(path, f'not valid YAML{where}: '
+                    f'{getattr(exc, "problem", None) or exc}') from exc
     if not isinstance(data, dict):
-        raise _fail(path, 'expected a mapping with keys classes:, map: and ignore:, got %s' % (
-            type(data).__name__ if data is not None else 'an empty file'))
+        got = type(data).__name__ if data is not None else 'an empty file'
+        raise _fail(path, f'expected a mapping with keys classes:, map: and ignore:, got {got}')
     unknown = sorted(str(k) for k in data if k not in ('classes', 'ignore', 'map'))
     if unknown:
-        raise _fail(path, 'unknown key(s) %s; expected classes:, map: and ignore:' % (
-            ', '.join(unknown)))
+        raise _fail(path, f'unknown key(s) {", ".join(unknown)}; expected classes:, map: and '
+                    'ignore:')
     classes = _names(path, data.get('classes'), 'classes')
     ignore = data.get('ignore') or []
     if not isinstance(ignore, list):
@@ -204,12 +203,12 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
     bad = [v for v in ignore if isinstance(v, bool) or not isinstance(v, int)
            or not 0 <= v <= MAX_MASK_ID]
     if bad:
-        raise _fail(path, 'ignore: ids must be whole numbers from 0 to %d, got %s' % (
-            MAX_MASK_ID, ', '.join(repr(v) for v in bad)))
+        raise _fail(path, f'ignore: ids must be whole numbers from 0 to {MAX_MASK_ID}, got '
+                    f'{", ".join(repr(v) for v in bad)}')
     mapping = data.get('map')
     if not isinstance(mapping, dict) or not mapping:
-        raise _fail(path, 'map: must map model class names to dataset class names, got %r' % (
-            mapping,))
+        raise _fail(path, 'map: must map model class names to dataset class names, got '
+                    f'{mapping!r}')
     model_index = {normalize_name(n): i for i, n in enumerate(model_names)}
     data_index = {normalize_name(n): i for i, n in enumerate(classes)}
     lookup = [len(classes)] * len(model_names)
@@ -218,18 +217,18 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
         if not isinstance(key, str) or normalize_name(key) not in model_index:
             unknown_model.append(repr(key))
         elif not isinstance(value, str) or normalize_name(value) not in data_index:
-            unknown_data.append('%r (for %s)' % (value, key))
+            unknown_data.append(f'{value!r} (for {key})')
         else:
             model_id = model_index[normalize_name(key)]
             if lookup[model_id] not in (len(classes), data_index[normalize_name(value)]):
-                raise _fail(path, 'map: model class %r is mapped twice' % model_names[model_id])
+                raise _fail(path, f'map: model class {model_names[model_id]!r} is mapped twice')
             lookup[model_id] = data_index[normalize_name(value)]
     if unknown_model:
-        raise _fail(path, 'map: unknown model class(es) %s; this model knows: %s' % (
-            ', '.join(unknown_model), ', '.join(model_names)))
+        raise _fail(path, f'map: unknown model class(es) {", ".join(unknown_model)}; this '
+                    f'model knows: {", ".join(model_names)}')
     if unknown_data:
-        raise _fail(path, 'map: unknown dataset class(es) %s; classes: lists %s' % (
-            ', '.join(unknown_data), ', '.join(classes)))
+        raise _fail(path, f'map: unknown dataset class(es) {", ".join(unknown_data)}; '
+                    f'classes: lists {", ".join(classes)}')
     return ClassMap(path=path, classes=tuple(classes),
                     ignore=tuple(sorted(set(ignore) | {IGNORE})), lookup=tuple(lookup))
 
@@ -274,7 +273,7 @@ class Scores:
         class's labelled pixels predicted as that other class.
         """
         rows = self.confusion.shape[0]
-        names = self.names or tuple('class_%d' % i for i in range(self.confusion.shape[1]))
+        names = self.names or tuple(f'class_{i}' for i in range(self.confusion.shape[1]))
         totals = self.confusion.sum(1)
         wrong = self.confusion.copy()
         wrong[np.arange(rows), np.arange(rows)] = 0

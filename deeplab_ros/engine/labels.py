@@ -111,8 +111,8 @@ class LabelSet:
             else:
                 unknown.append(name)
         if unknown:
-            raise ValueError('unknown class name(s) %s; this model knows: %s' % (
-                ', '.join(repr(n) for n in unknown), ', '.join(self.names)))
+            raise ValueError(f'unknown class name(s) {", ".join(repr(n) for n in unknown)}; '
+                             f'this model knows: {", ".join(self.names)}')
         return ids
 
 
@@ -126,10 +126,10 @@ def read_names_file(path: Path) -> tuple:
     try:
         text = Path(path).read_text(encoding='utf-8')
     except OSError as exc:
-        raise AssetError('cannot read labels file %s: %s' % (path, exc.strerror)) from exc
+        raise AssetError(f'cannot read labels file {path}: {exc.strerror}') from exc
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not names:
-        raise AssetError('labels file %s holds no class names (one name per line)' % path)
+        raise AssetError(f'labels file {path} holds no class names (one name per line)')
     return names
 
 
@@ -142,7 +142,7 @@ def read_palette_file(path: Path, size: int) -> np.ndarray:
     try:
         lines = Path(path).read_text(encoding='utf-8').splitlines()
     except OSError as exc:
-        raise AssetError('cannot read palette file %s: %s' % (path, exc.strerror)) from exc
+        raise AssetError(f'cannot read palette file {path}: {exc.strerror}') from exc
     colors = []
     for number, line in enumerate(lines, 1):
         line = line.strip()
@@ -156,11 +156,11 @@ def read_palette_file(path: Path, size: int) -> np.ndarray:
         except ValueError:
             rgb = []
         if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-            raise AssetError('palette file %s line %d: expected "r g b" (0..255) or "#rrggbb", '
-                             'got %r' % (path, number, line))
+            raise AssetError(f'palette file {path} line {number}: expected "r g b" (0..255) or '
+                             f'"#rrggbb", got {line!r}')
         colors.append(rgb)
     if not colors:
-        raise AssetError('palette file %s holds no colours (one "r g b" per line)' % path)
+        raise AssetError(f'palette file {path} holds no colours (one "r g b" per line)')
     palette = voc_colormap(max(size, len(colors)))
     palette[:len(colors)] = colors
     return palette
@@ -206,10 +206,10 @@ def resolve_labels(num_classes: int, labels: str = '', palette: str = '',
         names = metadata_names(model_path)
     if names is None:
         names = VOC_NAMES if num_classes == len(VOC_NAMES) else tuple(
-            'class_%d' % i for i in range(max(num_classes, 1)))
+            f'class_{i}' for i in range(max(num_classes, 1)))
     if num_classes and len(names) < num_classes:
-        raise AssetError('the model has %d classes but the labels give only %d names; pass a '
-                         'labels file with one name per line' % (num_classes, len(names)))
+        raise AssetError(f'the model has {num_classes} classes but the labels give only '
+                         f'{len(names)} names; pass a labels file with one name per line')
     size = max(256, len(names), num_classes)
     choice = palette or default_palette or ('cityscapes' if names == CITYSCAPES_NAMES else 'voc')
     if choice in PALETTES:

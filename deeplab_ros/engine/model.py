@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Tuple
 
-from deeplab_ros.engine.runtime import LoadedInterpreter
+from deeplab_ros.engine.runtime import Loaded
 from deeplab_ros.errors import ModelError
 import numpy as np
 
@@ -37,32 +37,30 @@ class TensorFacts:
     num_classes: int                     # C for score outputs, 0 when the model emits ids
 
 
-def read_tensor_facts(interpreter, name: str) -> TensorFacts:
-    """Describe a segmentation model from its interpreter, or raise ModelError saying why not."""
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+def read_tensor_facts(inputs: list, outputs: list, name: str) -> TensorFacts:
+    """Describe a segmentation model from its tensor details, or raise ModelError saying why."""
     if len(inputs) != 1 or not outputs:
-        raise ModelError('%s has %d inputs and %d outputs; a segmentation model has one image '
-                         'input and a class-id or score output' % (
-                             name, len(inputs), len(outputs)))
+        raise ModelError(f'{name} has {len(inputs)} inputs and {len(outputs)} outputs; a '
+                         'segmentation model has one image input and a class-id or score '
+                         'output')
     inp, out = inputs[0], outputs[0]
     in_shape, out_shape = tuple(inp['shape']), tuple(out['shape'])
     in_dtype, out_dtype = np.dtype(inp['dtype']), np.dtype(out['dtype'])
     if len(in_shape) != 4 or in_shape[0] != 1 or in_shape[3] != 3 or in_dtype not in (
             np.uint8, np.int8, np.float32):
-        raise ModelError('%s takes %s %s; expected one RGB image [1,H,W,3] of uint8, int8 or '
-                         'float32' % (name, in_dtype, list(in_shape)))
+        raise ModelError(f'{name} takes {in_dtype} {list(in_shape)}; expected one RGB image '
+                         '[1,H,W,3] of uint8, int8 or float32')
     integer_output = np.issubdtype(out_dtype, np.integer)
     if len(out_shape) == 3 or (len(out_shape) == 4 and out_shape[3] == 1 and integer_output
                                and not out['quantization'][0]):
         kind, classes = 'ids', 0
         if not integer_output:
-            raise ModelError('%s outputs %s class ids; expected an integer type' % (
-                name, out_dtype))
+            raise ModelError(f'{name} outputs {out_dtype} class ids; expected an integer type')
     elif len(out_shape) == 4 and out_shape[3] > 1:
         kind, classes = 'scores', int(out_shape[3])
     else:
-        raise ModelError('%s outputs %s %s; expected class ids [1,H,W] or scores [1,h,w,C]' % (
-            name, out_dtype, list(out_shape)))
+        raise ModelError(f'{name} outputs {out_dtype} {list(out_shape)}; expected class ids '
+                         '[1,H,W] or scores [1,h,w,C]')
     return TensorFacts(
         input_size=(int(in_shape[2]), int(in_shape[1])), input_dtype=in_dtype,
         input_quantization=(float(inp['quantization'][0]), int(inp['quantization'][1])),
@@ -74,36 +72,34 @@ def read_tensor_facts(interpreter, name: str) -> TensorFacts:
 
 class Model:
     """
-    An interpreter with its tensor facts; writes inputs and reads outputs in place.
+    A runner (Interpreter or CompiledModel) with its tensor facts; writes inputs, reads outputs.
 
-    Arrays from :meth:`input_view` and :meth:`output_view` point into the interpreter's
+    Arrays from :meth:`input_view` and :meth:`output_view` may point into the runtime's
     memory: drop them before the next :meth:`invoke`. Not thread-safe: one caller at a time.
     """
 
-    def __init__(self, loaded: LoadedInterpreter, path: Path, name: str):
-        """Wrap an allocated interpreter loaded from ``path``."""
+    def __init__(self, loaded: Loaded, path: Path, name: str):
+        """Wrap a model ready to run, loaded from ``path``."""
         self.loaded = loaded
         self.path = Path(path)
         self.name = name
-        self.facts = read_tensor_facts(loaded.interpreter, self.path.name)
-        interpreter = loaded.interpreter
-        self._input = interpreter.tensor(interpreter.get_input_details()[0]['index'])
-        self._output = interpreter.tensor(interpreter.get_output_details()[0]['index'])
+        self.facts = read_tensor_facts(*loaded.runner.details(), self.path.name)
 
     def input_view(self) -> np.ndarray:
         """Return the input tensor as a writable [H, W, 3] array."""
-        return self._input()[0]
+        return self.loaded.runner.input_array()[0]
 
     def output_view(self) -> np.ndarray:
         """Return the output as [h, w] class ids or [h, w, C] scores, without copying."""
-        out = self._output()[0]
+        out = self.loaded.runner.output_array()[0]
         return out[..., 0] if out.ndim == 3 and self.facts.output_kind == 'ids' else out
 
     def invoke(self) -> None:
         """Run the model on what was written into the input."""
-        self.loaded.interpreter.invoke()
+        self.loaded.runner.invoke()
 
     def close(self) -> None:
-        """Release the interpreter and its delegate."""
-        self._input = self._output = None
-        self.loaded.interpreter = None
+        """Release the runtime and its accelerator."""
+        if self.loaded.runner is not None:
+            self.loaded.runner.close()
+        self.loaded.runner = None

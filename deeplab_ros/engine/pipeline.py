@@ -48,6 +48,9 @@ class EngineInfo:
     delegate: str          # the delegate actually used
     fell_back: bool
     fallback_reason: str
+    accelerator: str       # what runs the model (device, when the runtime names it)
+    fully_accelerated: Optional[bool]  # None: the runtime does not say (Interpreter)
+    cpu_share: str         # how much stays on the CPU, when the runtime says
     num_threads: int
     input_size: Tuple[int, int]
     auto_resize_mode: str  # what resize_mode 'auto' means for this model
@@ -90,8 +93,7 @@ class Segmenter:
                                       OUTPUT_RESOLUTIONS),
                                      ('upsampling', upsampling, UPSAMPLINGS)):
             if value not in choices:
-                raise ValueError('%s must be one of %s, not %r' % (
-                    name, ', '.join(choices), value))
+                raise ValueError(f'{name} must be one of {", ".join(choices)}, not {value!r}')
         self.model = model
         self.labels = labels
         self.renderer = Renderer(labels.palette)
@@ -102,7 +104,9 @@ class Segmenter:
         self.info = EngineInfo(
             model_name=model.name, model_path=model.path, runtime=loaded.runtime,
             delegate=loaded.delegate, fell_back=loaded.fell_back,
-            fallback_reason=loaded.fallback_reason, num_threads=loaded.num_threads,
+            fallback_reason=loaded.fallback_reason, accelerator=loaded.accelerator,
+            fully_accelerated=loaded.fully_accelerated, cpu_share=loaded.cpu_share,
+            num_threads=loaded.num_threads,
             input_size=facts.input_size, auto_resize_mode=auto_resize_mode,
             input_dtype=str(facts.input_dtype), output_kind=facts.output_kind,
             num_classes=len(labels.names), has_scores=facts.output_kind == 'scores')
@@ -137,12 +141,14 @@ class Segmenter:
             cpu_path = registry.fetch(variants['cpu'], progress)
         auto_models, skipped = None, ''
         if delegate == 'auto' and asset is not None:
-            auto_models = {'vx': path, 'gpu': path}
+            auto_models = {'vx': path}
+            if asset.auto_openvino:
+                auto_models['openvino'] = path
             if variants.get('edgetpu'):
                 try:  # optional: auto must work offline without the compiled file
                     auto_models['edgetpu'] = registry.fetch(variants['edgetpu'], progress)
                 except AssetError as exc:
-                    skipped = '; edgetpu: not tried, %s' % exc
+                    skipped = f'; edgetpu: not tried, {exc}'
         options = expand_placeholders(parse_options(delegate_options), Path(path).stem,
                                       registry.cache_dir())
         loaded = load_interpreter(path, runtime=runtime, delegate=delegate,
@@ -171,9 +177,9 @@ class Segmenter:
         if facts.output_kind == 'ids' or facts.output_size == facts.input_size:
             upsampling = 'none (output at input size)'
         else:
-            upsampling = '%s (%dx%d scores, %dx%d input)' % (
-                score_geometry(facts.output_size, facts.input_size, self.upsampling),
-                *facts.output_size, *facts.input_size)
+            geometry = score_geometry(facts.output_size, facts.input_size, self.upsampling)
+            (out_w, out_h), (in_w, in_h) = facts.output_size, facts.input_size
+            upsampling = f'{geometry} ({out_w}x{out_h} scores, {in_w}x{in_h} input)'
         return {'resize_mode': self.fit_mode, 'upsampling': upsampling}
 
     @property
@@ -191,8 +197,7 @@ class Segmenter:
             (which lets other Python threads run).
         """
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise ValueError('expected an RGB uint8 image HxWx3, got %s %s' % (
-                rgb.dtype, rgb.shape))
+            raise ValueError(f'expected an RGB uint8 image HxWx3, got {rgb.dtype} {rgb.shape}')
         height, width = rgb.shape[:2]
         start = time.perf_counter()
         fit = plan_fit((width, height), self.info.input_size, self.fit_mode)

@@ -77,8 +77,8 @@ def target_size(fit: Fit, output_resolution: str) -> Tuple[int, int]:
         return fit.image_size
     if output_resolution == 'model':
         return fit.content_size
-    raise ValueError('output resolution must be one of %s, not %r' % (
-        ', '.join(OUTPUT_RESOLUTIONS), output_resolution))
+    raise ValueError(f'output resolution must be one of {", ".join(OUTPUT_RESOLUTIONS)}, not '
+                     f'{output_resolution!r}')
 
 
 def _content_in_output(fit: Fit, output_size: Tuple[int, int]) -> Tuple[int, int]:
@@ -97,8 +97,8 @@ def label_dtype(num_classes: int) -> np.dtype:
 def _axis_geometry(out: int, model: int, upsampling: str) -> str:
     """Return align_corners or half_pixel for one axis ('auto' decided by the sizes)."""
     if upsampling not in UPSAMPLINGS:
-        raise ValueError('upsampling must be one of %s, not %r' % (
-            ', '.join(UPSAMPLINGS), upsampling))
+        raise ValueError(f'upsampling must be one of {", ".join(UPSAMPLINGS)}, not '
+                         f'{upsampling!r}')
     if upsampling == 'auto':
         aligned = 1 < out < model and (model - 1) % (out - 1) == 0
         return 'align_corners' if aligned else 'half_pixel'
@@ -109,7 +109,7 @@ def score_geometry(output_size: Tuple[int, int], model_size: Tuple[int, int],
                    upsampling: str = 'auto') -> str:
     """Return the geometry used for scores of ``output_size`` (both axes agree, or 'mixed')."""
     x, y = (_axis_geometry(o, m, upsampling) for o, m in zip(output_size, model_size))
-    return x if x == y else 'mixed: %s x, %s y' % (x, y)
+    return x if x == y else f'mixed: {x} x, {y} y'
 
 
 def axis_map(out: int, model: int, upsampling: str) -> Tuple[float, float]:

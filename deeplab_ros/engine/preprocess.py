@@ -40,11 +40,10 @@ class Fit:
 def plan_fit(image_size: Tuple[int, int], model_size: Tuple[int, int], mode: str) -> Fit:
     """Compute the placement of an image in the model input for a resize mode."""
     if mode not in RESIZE_MODES:
-        raise ValueError('resize mode must be one of %s, not %r' % (
-            ', '.join(RESIZE_MODES), mode))
+        raise ValueError(f'resize mode must be one of {", ".join(RESIZE_MODES)}, not {mode!r}')
     (width, height), (model_w, model_h) = image_size, model_size
     if width < 1 or height < 1:
-        raise ValueError('image has no pixels (%dx%d)' % (width, height))
+        raise ValueError(f'image has no pixels ({width}x{height})')
     if mode == 'stretch':
         return Fit(image_size, model_size, model_size)
     scale = min(model_w / width, model_h / height)

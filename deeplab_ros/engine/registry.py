@@ -59,6 +59,9 @@ class Asset:
     note: str = ''
     # What resize_mode 'auto' means for this model when it measured better than letterbox.
     resize_mode: str = ''
+    # delegate auto runs it with OpenVINO where that is installed: measured faster than
+    # XNNPACK on x86 (benchmarks/bench_accelerators.py, doc/accelerators.md).
+    auto_openvino: bool = False
 
 
 def _model(filename: str, url: str, sha256: str, size: int, **kwargs) -> Asset:
@@ -80,7 +83,7 @@ _ASSETS = [
            note='MobileNetV2 depth 0.5, uint8 513x513, argmax inside; fastest on CPUs'),
     _model('deeplabv3_mnv2_pascal_quant.tflite', CORAL + 'deeplabv3_mnv2_pascal_quant.tflite',
            '350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398', 2193224,
-           labels='voc', classes=21, boards=('pc',),
+           labels='voc', classes=21, boards=('pc', 'intel'), auto_openvino=True,
            variants={'edgetpu': 'deeplabv3_mnv2_pascal_quant_edgetpu'},
            note='MobileNetV2 depth 1.0, uint8 513x513, argmax inside'),
     _model('deeplabv3_mnv2_dm05_pascal_quant_edgetpu.tflite',
@@ -216,8 +219,8 @@ def _terminal_progress(name: str) -> Optional[Progress]:
         return None
 
     def show(done: int, total: int) -> None:
-        percent = ' %3d%%' % (100 * done // total) if total else ''
-        sys.stderr.write('\r  %s %7.1f MB%s' % (name, done / 1e6, percent))
+        percent = f' {100 * done // total:3d}%' if total else ''
+        sys.stderr.write(f'\r  {name} {done / 1e6:7.1f} MB{percent}')
         if total and done >= total:
             sys.stderr.write('\n')
         sys.stderr.flush()
@@ -251,9 +254,8 @@ def _store(asset: Asset, location: str, destination: Path,
                     _copy_stream(source, target, asset.size, progress)
         actual = sha256_of(Path(temp_name))
         if actual != asset.sha256:
-            raise AssetError('checksum mismatch for %s from %s: expected sha256 %s, got %s; the '
-                             'file was not kept' % (asset.filename, location, asset.sha256,
-                                                    actual))
+            raise AssetError(f'checksum mismatch for {asset.filename} from {location}: expected '
+                             f'sha256 {asset.sha256}, got {actual}; the file was not kept')
         os.replace(temp_name, destination)
     finally:
         if os.path.exists(temp_name):
@@ -272,8 +274,8 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
     """
     asset = lookup(name)
     if asset is None:
-        raise AssetError('%r is not a registry model or image; known: %s' % (
-            name, ', '.join(sorted(ASSETS))))
+        raise AssetError(f'{name!r} is not a registry model or image; known: '
+                         f'{", ".join(sorted(ASSETS))}')
     destination = cache_dir() / (asset.kind + 's') / asset.filename
     if destination.is_file():
         if destination.stat().st_size == asset.size and sha256_of(destination) == asset.sha256:
@@ -295,13 +297,13 @@ def fetch(name: str, progress: Optional[Progress] = None) -> Path:
         except AssetError as exc:
             errors.append(str(exc))
         except (OSError, urllib.error.URLError) as exc:
-            errors.append('%s: %s' % (location, getattr(exc, 'reason', exc)))
+            errors.append(f'{location}: {getattr(exc, "reason", exc)}')
     why = '; '.join(errors) if errors else (
         'offline (DEEPLAB_ROS_OFFLINE=1) and not in any mirror' if offline()
         else 'not in any mirror')
     raise AssetUnavailableError(
-        'cannot get %s (%s). Download %s (sha256 %s) and put it at %s, or in a directory named '
-        'by DEEPLAB_ROS_MIRROR' % (asset.filename, why, asset.url, asset.sha256, destination))
+        f'cannot get {asset.filename} ({why}). Download {asset.url} (sha256 {asset.sha256}) and '
+        f'put it at {destination}, or in a directory named by DEEPLAB_ROS_MIRROR')
 
 
 def resolve_model(model: str, delegate: str = 'cpu', progress: Optional[Progress] = None
@@ -326,5 +328,5 @@ def resolve_model(model: str, delegate: str = 'cpu', progress: Optional[Progress
     if not model:
         raise AssetError('no model given: set model to a registry name (deeplab models list) '
                          'or a .tflite path')
-    raise AssetError('model %r is neither a registry model (%s) nor an existing file' % (
-        model, ', '.join(sorted(MODELS))))
+    raise AssetError(f'model {model!r} is neither a registry model '
+                     f'({", ".join(sorted(MODELS))}) nor an existing file')

@@ -108,19 +108,22 @@ class FrameJob:
                           max_pixels)
 
     def run(self, frame: Frame, live: Live, wanted: AbstractSet[str],
-            clouds: Optional[CameraClouds] = None) -> Outputs:
+            clouds: Optional[CameraClouds] = None, rgb: Optional[np.ndarray] = None
+            ) -> Outputs:
         """
         Decode, segment and compute the wanted outputs of one frame (both stages).
 
         :param wanted: Output names (:data:`IMAGE_OUTPUTS`, :data:`CLOUD_OUTPUTS`); the label
             map is always computed.
         :param clouds: The camera's clouds, for the cloud outputs.
+        :param rgb: The frame already decoded (by :meth:`decode`), not to decode it again.
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
-        return self.pictures(self.labels(frame, live, wanted), clouds)
+        return self.pictures(self.labels(frame, live, wanted, rgb=rgb), clouds)
 
     def labels(self, frame: Frame, live: Live, wanted: AbstractSet[str],
-               before_invoke: Optional[Callable[[], None]] = None) -> Labelled:
+               before_invoke: Optional[Callable[[], None]] = None,
+               rgb: Optional[np.ndarray] = None) -> Labelled:
         """
         Decode and segment one frame: the first stage, up to the label map.
 
@@ -129,13 +132,14 @@ class FrameJob:
 
         :param before_invoke: Called just before the model's invoke (see
             :meth:`Segmenter.segment`).
+        :param rgb: The frame already decoded, not to decode it again.
         :raises deeplab_ros.frame.codec.DecodeError: The frame cannot be decoded.
         """
         segmenter = self.segmenter
         try:
             self.stage = 'decode'
             start = time.perf_counter()
-            rgb = self.decode(frame, live.max_input_pixels)
+            rgb = self.decode(frame, live.max_input_pixels) if rgb is None else rgb
             decoded = time.perf_counter()
             self.stage = 'inference'
             segmenter.resize_mode = live.resize_mode

@@ -55,6 +55,9 @@ class EngineSummary:
     fell_back: bool = False
     fallback_reason: str = ''
     input_size: Tuple[int, int] = (0, 0)
+    accelerator: str = ''
+    fully_accelerated: Optional[bool] = None
+    cpu_share: str = ''
     overlap: str = 'off'  # whether a frame's pictures are made during the next inference
 
 
@@ -245,6 +248,10 @@ def _values(period: _Period, engine: EngineSummary,
         ('runtime', engine.runtime),
         ('delegate', engine.delegate),
         ('delegate_fell_back', str(engine.fell_back)),
+        ('accelerator', engine.accelerator),
+        ('fully_accelerated', 'n/a' if engine.fully_accelerated is None
+         else str(engine.fully_accelerated)),
+        ('cpu_share', engine.cpu_share or 'n/a'),
         ('input_size', f'{engine.input_size[0]}x{engine.input_size[1]}'),
         ('overlap', engine.overlap),
     ] + [(f'frames_{name}', str(count)) for name, count in zip(COUNTERS, period.totals)] + [

@@ -28,21 +28,25 @@ from typing import Callable, Optional
 from deeplab_ros.engine.runtime import default_threads
 
 
-def overlap_mode(setting: str, num_threads: int, delegate: str) -> str:
+def overlap_mode(setting: str, num_threads: int, delegate: str, accelerator: str = '') -> str:
     """
     Return whether the two stages overlap, with why: e.g. ``on (auto: 1 of 2 cores)``.
 
     ``auto`` overlaps where a core is free for the second stage: inference runs on an
     accelerator (the CPU waits during its invoke), or on fewer threads than the cores the
-    process may use.
+    process may use. An accelerator that runs on the CPU (OpenVINO's CPU device, a software
+    Vulkan adapter) counts as the CPU.
 
     :param setting: The ``overlap`` parameter: auto, on or off.
     :param num_threads: The inference threads actually used.
     :param delegate: The delegate actually used (``cpu``: none).
+    :param accelerator: What runs the model, as the engine describes it.
     """
     if setting != 'auto':
         return f'{setting} (set)'
-    if delegate != 'cpu':
+    on_cpu = delegate == 'cpu' or accelerator.endswith(' on CPU') or any(
+        word in accelerator.lower() for word in ('llvmpipe', 'lavapipe'))
+    if not on_cpu:
         return f'on (auto: inference on {delegate})'
     cores = default_threads()
     if num_threads < cores:

@@ -156,8 +156,10 @@ class SegmentationNode(LifecycleNode):
         self._engine = EngineSummary(
             model=info.model_name, runtime=info.runtime, delegate=info.delegate,
             fell_back=info.fell_back, fallback_reason=info.fallback_reason,
-            input_size=tuple(info.input_size),
-            overlap=overlap_mode(values['overlap'], info.num_threads, info.delegate))
+            input_size=tuple(info.input_size), accelerator=info.accelerator,
+            fully_accelerated=info.fully_accelerated, cpu_share=info.cpu_share,
+            overlap=overlap_mode(values['overlap'], info.num_threads, info.delegate,
+                                 info.accelerator))
         self._create_publishers()
         self._declaring_class_names = True
         try:
@@ -176,8 +178,12 @@ class SegmentationNode(LifecycleNode):
                 'segmentation/label_info is off: vision_msgs is not installed (ROS: '
                 'ros-$ROS_DISTRO-vision-msgs, a dependency rosdep installs; the pip route '
                 'has no wheel for it)')
+        if info.fully_accelerated is False:
+            self.get_logger().warning(
+                f'{info.model_name} is not fully accelerated on {info.delegate}: '
+                f'{info.cpu_share or "some operators run on the CPU"}')
         self.get_logger().info(
-            f'configured {info.model_name} on {info.runtime}/{info.delegate} '
+            f'configured {info.model_name} on {info.runtime}/{info.accelerator} '
             f'({info.num_threads} threads), input {info.input_size[0]}x{info.input_size[1]}, '
             f'{len(self._cameras)} camera(s), {values["input_transport"]} images, geometry '
             f'{values["geometry"]}, overlap {self._engine.overlap}')

@@ -14,8 +14,9 @@
 
 """Latency of every pipeline stage against raw ``invoke()`` of the same model, in one run."""
 
+from pathlib import Path
 import time
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 from deeplab_ros.engine.pipeline import Segmenter
 import numpy as np
@@ -62,3 +63,35 @@ def run_bench(segmenter: Segmenter, image: np.ndarray, runs: int = 50, warmup: i
     report['postprocess_over_invoke_p50'] = (report['postprocess_ms_p50']
                                              / report['invoke_ms_p50'])
     return report
+
+
+def agreement_with_cpu(segmenter: Segmenter, image: np.ndarray, model_path: Path,
+                       threads: int) -> Optional[float]:
+    """Return the share of pixels labelled as on the CPU (None when this is the CPU)."""
+    if segmenter.info.delegate == 'cpu':
+        return None
+    cpu = Segmenter.open(str(model_path), num_threads=threads,
+                         resize_mode=segmenter.fit_mode, upsampling=segmenter.upsampling)
+    try:
+        return float((segmenter.segment(image).labels == cpu.segment(image).labels).mean())
+    finally:
+        cpu.close()
+
+
+def print_report(report: Dict[str, Any]) -> None:
+    """Print a bench report as the tool's table."""
+    fully = {True: 'yes', False: f'no ({report["cpu_share"] or "some operators on the CPU"})',
+             None: 'the runtime does not say'}[report['fully_accelerated']]
+    agreement = report['agreement_with_cpu']
+    print(f'model {report["model"]} ({report["runtime"]}), {report["accelerator"]}, '
+          f'{report["threads"]} threads, image {report["input_size"]} -> '
+          f'{report["model_input"]}, {report["runs"]} runs')
+    print(f'load and compile {report["compile_ms"]:.0f} ms; fully accelerated: {fully}; '
+          'labels agreeing with the CPU: '
+          + ('(on the CPU)' if agreement is None else f'{agreement:.2%}'))
+    print(f'{"stage":<12} {"p50 ms":>9} {"p95 ms":>9} {"/invoke":>9}')
+    for stage in STAGES:
+        p50, p95 = report[f'{stage}_ms_p50'], report[f'{stage}_ms_p95']
+        name = 'raw invoke' if stage == 'invoke' else stage
+        print(f'{name:<12} {p50:9.2f} {p95:9.2f} {p50 / report["invoke_ms_p50"]:9.3f}')
+    print(f'pipeline / raw invoke (p50): {report["ratio_p50"]:.3f}x')

@@ -34,7 +34,7 @@ from deeplab_ros.engine.postprocess import UPSAMPLINGS
 from deeplab_ros.engine.runtime import DELEGATES, RUNTIMES
 from deeplab_ros.errors import AssetError, DeeplabError
 from deeplab_ros.tools.arguments import fraction, positive, size
-from deeplab_ros.tools.bench import run_bench
+from deeplab_ros.tools.bench import agreement_with_cpu, print_report, run_bench
 import numpy as np
 
 DEFAULT_MODEL = 'deeplabv3_mnv2_dm05_pascal_quant'
@@ -78,7 +78,7 @@ def _open(args: argparse.Namespace, output_resolution: str = 'input'):
         output_resolution=output_resolution, upsampling=args.upsampling)
     info = segmenter.info
     if info.fallback_reason:
-        print('deeplab: note: running on %s: %s' % (info.delegate, info.fallback_reason),
+        print(f'deeplab: note: running on {info.delegate}: {info.fallback_reason}',
               file=sys.stderr)
     return segmenter
 
@@ -184,30 +184,29 @@ def _bench_image(size: tuple) -> np.ndarray:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Print the latency table of each stage against raw invoke."""
+    """Print the latency table of each stage against raw invoke, and how it is accelerated."""
+    started = time.perf_counter()
     segmenter = _open(args)
+    compile_ms = (time.perf_counter() - started) * 1e3
     image = read_image(Path(args.image)) if args.image else _bench_image(args.input_size)
     if args.image and args.input_size:
         image = cv2.resize(image, args.input_size, interpolation=cv2.INTER_AREA)
     report = run_bench(segmenter, image, runs=args.runs, alpha=args.alpha)
     info = segmenter.info
     report.update({'model': info.model_name, 'runtime': info.runtime, 'delegate': info.delegate,
-                   'threads': info.num_threads, 'input_size': '%dx%d' % (image.shape[1],
-                                                                         image.shape[0]),
-                   'model_input': '%dx%d' % info.input_size, 'runs': args.runs})
+                   'accelerator': info.accelerator, 'fully_accelerated': info.fully_accelerated,
+                   'cpu_share': info.cpu_share, 'compile_ms': compile_ms,
+                   'threads': info.num_threads,
+                   'input_size': f'{image.shape[1]}x{image.shape[0]}',
+                   'model_input': f'{info.input_size[0]}x{info.input_size[1]}', 'runs': args.runs,
+                   'agreement_with_cpu': agreement_with_cpu(segmenter, image, info.model_path,
+                                                            info.num_threads)})
     report.update(segmenter.protocol())
+    segmenter.close()
     if args.json:
         print(json.dumps(report, indent=2))
-        return 0
-    print('model %s (%s, %s), %s delegate, %d threads, image %s -> %s, %d runs' % (
-        info.model_name, info.runtime, info.output_kind, info.delegate, info.num_threads,
-        report['input_size'], report['model_input'], args.runs))
-    print('%-12s %9s %9s %9s' % ('stage', 'p50 ms', 'p95 ms', '/invoke'))
-    for stage in ('invoke', 'preprocess', 'inference', 'postprocess', 'render', 'pipeline'):
-        print('%-12s %9.2f %9.2f %9.3f' % (
-            stage if stage != 'invoke' else 'raw invoke', report[stage + '_ms_p50'],
-            report[stage + '_ms_p95'], report[stage + '_ms_p50'] / report['invoke_ms_p50']))
-    print('pipeline / raw invoke (p50): %.3fx' % report['ratio_p50'])
+    else:
+        print_report(report)
     return 0
 
 
@@ -254,13 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``deeplab`` tool."""
-    parser = argparse.ArgumentParser(
-        prog='deeplab', description='DeepLab segmentation on your desk: fetch models, segment '
-        'images, benchmark, evaluate accuracy, and run the ROS node end to end.')
-    commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
-
+def _add_models(commands) -> None:
     models = commands.add_parser('models', help='list or fetch registry models',
                                  description='List registry models or fetch them into the '
                                  'cache (DEEPLAB_ROS_HOME), mirrors first.')
@@ -273,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetching.add_argument('names', nargs='+', metavar='NAME')
     models.set_defaults(func=cmd_models)
 
+
+def _add_segment(commands) -> None:
     segment = commands.add_parser('segment', help='segment images into PNGs',
                                   description='Segment images or folders of images; write '
                                   '<stem>_labels.png (8-bit class ids), <stem>_color.png and '
@@ -283,9 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     segment.add_argument('--alpha', type=fraction, default=0.5, help='overlay opacity')
     segment.set_defaults(func=cmd_segment)
 
+
+def _add_bench(commands) -> None:
     bench = commands.add_parser('bench', help='latency of each stage vs raw invoke',
                                 description='Time raw invoke and each pipeline stage (median '
-                                'and p95) on one image, alternating runs.')
+                                'and p95) on one image, alternating runs; say how long the '
+                                'model took to load and compile, whether it is fully '
+                                "accelerated, and how far its labels agree with the CPU's.")
     _add_engine_arguments(bench)
     bench.add_argument('--input-size', type=size, default=None, metavar='WxH',
                        help='camera image size (default 1280x720)')
@@ -295,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument('--json', action='store_true', help='print JSON')
     bench.set_defaults(func=cmd_bench)
 
+
+def _add_eval(commands) -> None:
     evaluation = commands.add_parser('eval', help='mIoU on a VOC-layout folder',
                                      description='Mean IoU, pixel accuracy and per-class IoU '
                                      'on JPEGImages/ + SegmentationClass/ (or images/ + '
@@ -312,6 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument('--json', action='store_true', help='print JSON')
     evaluation.set_defaults(func=cmd_eval)
 
+
+def _add_accelerators(commands) -> None:
+    from deeplab_ros.tools import accelerators
+    probe = commands.add_parser('accelerators', help='what this machine can run on',
+                                description='Probe each accelerator in a child process and '
+                                'print a table: present, device (Vulkan adapter, OpenVINO '
+                                'devices), the library it loads, whether a small model '
+                                "compiles and how far its labels agree with the CPU's.")
+    probe.add_argument('--only', nargs='+', choices=list(accelerators.PROBES), metavar='KIND',
+                       help=f'probe only these ({", ".join(accelerators.PROBES)})')
+    probe.set_defaults(func=lambda args: accelerators.run(args.only))
+
+
+def _add_ros_tools(commands) -> None:
     demo = commands.add_parser('demo', help='run the ROS node end to end on sample images',
                                description='Start segmentation_node, play the sample images '
                                'on a real topic, drive the lifecycle, save PNGs and print the '
@@ -328,6 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     from deeplab_ros.tools.bag import command as bag_command
     bag_command.add_arguments(bag)
     bag.set_defaults(func=bag_command.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``deeplab`` tool."""
+    parser = argparse.ArgumentParser(
+        prog='deeplab', description='DeepLab segmentation on your desk: fetch models, segment '
+        'images, benchmark, evaluate accuracy, probe accelerators, and run the ROS node end to '
+        'end.')
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND', required=True)
+    for add in (_add_models, _add_segment, _add_bench, _add_eval, _add_accelerators,
+                _add_ros_tools):
+        add(commands)
     return parser
 
 

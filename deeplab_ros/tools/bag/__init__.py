@@ -21,11 +21,14 @@ at the input message's bag timestamp. Nothing is dropped and nothing depends on 
 same bag and settings give the same output bag.
 
 The modules, in the order a run uses them: :mod:`.command` (options, run, exit status),
-:mod:`.settings` (the node's parameters and the outputs), :mod:`.plan` (what a run reads and
-writes), :mod:`.reader` (the input bag: cameras, frames), :mod:`.run` (reader, labeller and
-writer threads), :mod:`.labeller` (frames into outputs, in input order, as the node's messages
-with rosbags' types), :mod:`.msgtypes` (types, definitions and hashes per distribution),
-:mod:`.writer` (the output bag), :mod:`.rosbags_internals` (the one place that uses rosbags
-beyond its public API) and :mod:`.report` (progress and summary). Only
-:mod:`.command` and :mod:`.settings` load without rosbags installed.
+:mod:`.discovery` (the bags under the inputs, and their outputs), :mod:`.settings` (the node's
+parameters and the outputs), :mod:`.fleet` (many bags: here or on a process pool) and
+:mod:`.cluster` (on a Ray cluster), :mod:`.plan` (what a bag's run reads and writes; outputs
+complete, skipped or renamed into place), :mod:`.reader` (the input bag: cameras, frames),
+:mod:`.run` (reader, labeller and writer threads), :mod:`.labeller` (frames into outputs, in
+input order, as the node's messages with rosbags' types), :mod:`.msgtypes` (types,
+definitions and hashes per distribution), :mod:`.writer` (the output bag),
+:mod:`.rosbags_internals` (the one place that uses rosbags beyond its public API) and
+:mod:`.report` (progress and summaries). Every module loads without rosbags (imported where it
+is used); ``deeplab bag`` says how to install it.
 """

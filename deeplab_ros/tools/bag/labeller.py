@@ -24,7 +24,6 @@ import dataclasses
 from typing import AbstractSet, Any, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from deeplab_ros.frame.clouds import CLOUD_OUTPUTS
-from deeplab_ros.frame.codec import DecodeError
 from deeplab_ros.frame.job import FrameJob, IMAGE_OUTPUTS, Outputs
 from deeplab_ros.frame.messages import MessageBuilder, MessageTypes
 from deeplab_ros.frame.wire import Frame
@@ -163,15 +162,11 @@ class Labeller:
         """Segment a frame into its entry's messages; count it or its rejection."""
         camera, item = entry.camera, entry.item
         entry.item = None
-        frame, reason = item.payload
+        frame, rgb = item.payload
         if frame is None:
-            camera.reject(reason)
+            camera.reject(rgb)  # the reason it could not be read
             return
-        try:
-            out = self.job.run(frame, self.live, self.wanted, camera.clouds)
-        except DecodeError as error:
-            camera.reject(str(error))
-            return
+        out = self.job.run(frame, self.live, self.wanted, camera.clouds, rgb=rgb)
         entry.messages += self.messages.of_frame(camera, frame, out, item.stamp,
                                                  not camera.label_info_sent)
         camera.label_info_sent = True
@@ -190,5 +185,4 @@ class Labeller:
                 n += 1
                 unique = f'{name}_{n}'
             camera.png_names.add(unique)
-            entry.png = (unique, self.job.decode(frame, self.live.max_input_pixels),
-                         out.labels.copy())
+            entry.png = (unique, rgb, out.labels.copy())

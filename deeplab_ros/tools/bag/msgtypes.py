@@ -30,7 +30,6 @@ import re
 import sys
 from typing import Dict, FrozenSet, Iterable, Optional, Tuple
 
-from rosbags.typesys import get_types_from_msg, get_typestore, Stores
 
 IMAGE = 'sensor_msgs/msg/Image'
 COMPRESSED = 'sensor_msgs/msg/CompressedImage'
@@ -38,9 +37,8 @@ CAMERA_INFO = 'sensor_msgs/msg/CameraInfo'
 POINT_CLOUD = 'sensor_msgs/msg/PointCloud2'
 LABEL_INFO = 'vision_msgs/msg/LabelInfo'
 
-#: Distributions a bag can be written for (rosbags' type stores).
-DISTROS = {'humble': Stores.ROS2_HUMBLE, 'jazzy': Stores.ROS2_JAZZY,
-           'kilted': Stores.ROS2_KILTED}
+#: Distributions a bag can be written for (rosbags' type stores: ``Stores.ROS2_<NAME>``).
+DISTROS = ('humble', 'jazzy', 'kilted')
 
 # vision_msgs 4.1.1 (what Humble, Jazzy and Kilted ship), not in rosbags' stores: the .msg
 # files verbatim, as rosbag2 records them.
@@ -95,7 +93,8 @@ _PRIMITIVES = frozenset(('bool', 'byte', 'char', 'float32', 'float64', 'int8', '
 
 def make_typestore(distro: str):
     """Return rosbags' type store of a distribution, with vision_msgs' LabelInfo added."""
-    typestore = get_typestore(DISTROS[distro])
+    from rosbags.typesys import get_types_from_msg, get_typestore, Stores
+    typestore = get_typestore(getattr(Stores, f'ROS2_{distro.upper()}'))
     types = {}
     for name, text in _VISION_MSGS.items():
         types.update(get_types_from_msg(text, name))
@@ -139,6 +138,7 @@ class Definitions:
 
     def _fits(self, name: str, text: str) -> bool:
         """Return whether a .msg text has the fields of the distribution's type."""
+        from rosbags.typesys import get_types_from_msg
         try:
             parsed = get_types_from_msg(text, name).get(name)
         except Exception:  # not a .msg text rosbags can parse

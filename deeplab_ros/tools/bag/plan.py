@@ -12,10 +12,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What a run reads and writes, settled before the model loads; OUT refused or replaced."""
+"""
+What a run reads and writes, settled before the model loads; OUT refused, skipped or replaced.
+
+A bag is written under a temporary name beside OUT (``.OUT.partial/OUT``) and renamed to OUT
+when it is complete: a bag at OUT is complete. Its metadata records a digest of the settings
+it was made with, so that a run again with the same settings skips it.
+"""
 
 import argparse
 import dataclasses
+import hashlib
+import json
+import os
 from pathlib import Path
 import shutil
 from typing import Any, Dict, List, Set, Tuple
@@ -40,10 +49,60 @@ class Plan:
     frames: int                # about how many frames will be segmented
     recorded: List[Tuple[str, str]]  # the input's message definitions
     inputs: List[Any]          # the input's connections, one per topic
+    digest: str = ''           # of the settings (settings_digest)
 
 
-def make_plan(args: argparse.Namespace) -> Tuple[Plan, List[str]]:
-    """Read the settings and the input bag's topics; return the plan and notes."""
+#: The output bag's custom metadata key of the settings' digest.
+SETTINGS_KEY = 'deeplab_ros.settings'
+#: Options that change nothing in an output bag.
+_NEUTRAL = ('input', 'out', 'overwrite', 'jobs', 'ray', 'summary', 'threads', 'func',
+            'command', 'png', 'params_file')
+
+
+def settings_digest(args: argparse.Namespace, values: Dict[str, Any], source: Path) -> str:
+    """Return a digest of what makes an output bag what it is: the input and the settings."""
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in _NEUTRAL}
+    node = {k: v for k, v in sorted(values.items()) if k != 'num_threads'}
+    text = json.dumps([str(source.resolve()), options, node, bool(args.png)], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def output_state(out: Path, digest: str) -> str:
+    """Return 'complete' (a bag of these settings at OUT), 'other' (something else), or ''."""
+    if not out.exists() and not out.is_symlink():
+        return ''
+    try:
+        import yaml
+        with open(out / 'metadata.yaml', encoding='utf-8') as stream:
+            metadata = yaml.safe_load(stream)['rosbag2_bagfile_information']
+        custom = metadata.get('custom_data') or {}
+    except (OSError, TypeError, KeyError, ValueError, AttributeError):
+        return 'other'
+    return 'complete' if custom.get(SETTINGS_KEY) == digest else 'other'
+
+
+def start_partial(out: Path) -> Path:
+    """Return the temporary folder to write OUT's bag into, after removing a stale one."""
+    holder = out.parent / f'.{out.name}.partial'
+    if holder.exists():
+        shutil.rmtree(holder)
+    holder.mkdir(parents=True)
+    return holder / out.name
+
+
+def finish_partial(partial: Path, out: Path) -> None:
+    """Move a complete bag to OUT (replacing the bag --overwrite replaces)."""
+    remove_out(out)
+    os.replace(partial, out)
+    partial.parent.rmdir()
+
+
+def make_plan(args: argparse.Namespace, digest: str = '') -> Tuple[Plan, List[str]]:
+    """
+    Read the settings and the input bag's topics; return the plan and notes.
+
+    :param digest: The settings' digest (default: computed here).
+    """
     if args.start is not None and args.end is not None and args.end <= args.start:
         raise DeeplabError(f'--end {args.end:g} is not after --start {args.start:g}')
     values, notes = node_values(args)
@@ -62,7 +121,8 @@ def make_plan(args: argparse.Namespace) -> Tuple[Plan, List[str]]:
                                     else 'jazzy'),
                     window, int(sum(counts[c.topic] for c in cameras) * share / args.every),
                     bag_reader.recorded_definitions(reader),
-                    list({c.topic: c for c in reader.connections}.values()))
+                    list({c.topic: c for c in reader.connections}.values()),
+                    digest or settings_digest(args, values, source))
     finally:
         reader.close()
     _check_out(source, plan.out, args.overwrite)
@@ -77,7 +137,8 @@ def _check_out(source: Path, out: Path, overwrite: bool) -> None:
     if not out.exists() and not out.is_symlink():
         return
     if not overwrite:
-        raise DeeplabError(f'{out} exists: choose another --out, or add --overwrite')
+        raise DeeplabError(f'{out} exists (not a bag deeplab bag wrote with these settings): '
+                           'choose another --out, or add --overwrite')
     if out.is_dir() and not out.is_symlink():
         strays = [p.name for p in out.iterdir() if p.suffix not in ('.yaml', '.db3', '.mcap')]
         if strays:

@@ -25,14 +25,13 @@ from deeplab_ros.frame.codec import RAW_ENCODINGS
 from deeplab_ros.frame.wire import read_image, WireError
 from deeplab_ros.tools.bag.msgtypes import CAMERA_INFO, COMPRESSED, IMAGE
 import numpy as np
-from rosbags.interfaces import MessageDefinitionFormat
-from rosbags.rosbag2 import Reader
 
 
 def open_reader(path: Path) -> Any:
     """Open a rosbag2 folder or an .mcap/.db3 file, or raise DeeplabError naming it and why."""
     if not path.exists():
         raise DeeplabError(f'{path}: no such file or folder')
+    from rosbags.rosbag2 import Reader
     try:
         reader = Reader(path)
         reader.open()
@@ -50,6 +49,7 @@ def storage_of(path: Path) -> str:
 
 def recorded_definitions(reader) -> List[Tuple[str, str]]:
     """Return the ``(type, definition)`` pairs of the .msg definitions a bag recorded."""
+    from rosbags.interfaces import MessageDefinitionFormat
     return [(c.msgtype, c.msgdef.data) for c in reader.connections
             if c.msgdef.data and c.msgdef.format == MessageDefinitionFormat.MSG]
 
@@ -73,7 +73,7 @@ class Item:
     topic: str
     stamp: int      # bag timestamp, ns
     data: Any
-    payload: Any = None   # frame: (Frame or None, reason); info: message; depth: Frame
+    payload: Any = None   # frame: (Frame, RGB) or (None, reason); info: message; depth: Frame
     write: bool = True    # pass through into OUT
 
 

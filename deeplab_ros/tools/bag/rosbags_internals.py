@@ -35,8 +35,10 @@ from pathlib import Path
 import struct
 from typing import Any, Sequence
 
-from rosbags.rosbag2 import StoragePlugin, Writer
-
+try:
+    from rosbags.rosbag2 import StoragePlugin, Writer
+except ImportError:  # no rosbags: this module loads (deeplab bag says how to install it)
+    StoragePlugin = Writer = None
 try:  # rosbags 0.11.9's storage writers, which the classes below extend
     from rosbags.rosbag2.storage_mcap import Channel, McapWriter, write_channel, write_string
     from rosbags.rosbag2.storage_sqlite3 import Sqlite3Writer

@@ -21,13 +21,12 @@ the output bag, which it always closes: after Ctrl-C it holds what was done.
 """
 
 import argparse
-import dataclasses
 from pathlib import Path
 import queue
 import sys
 import threading
 import time
-from typing import Any, Dict, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import cv2
 from deeplab_ros import parameters
@@ -39,9 +38,9 @@ from deeplab_ros.frame.memory import FrameMemory
 from deeplab_ros.frame.wire import Frame, read_frame
 from deeplab_ros.tools.bag import msgtypes
 from deeplab_ros.tools.bag.labeller import BagMessages, Labeller
-from deeplab_ros.tools.bag.plan import Plan, remove_out
+from deeplab_ros.tools.bag.plan import finish_partial, Plan, SETTINGS_KEY, start_partial
 from deeplab_ros.tools.bag.reader import Item, open_reader, storage_of
-from deeplab_ros.tools.bag.report import print_summary, Progress
+from deeplab_ros.tools.bag.report import BagResult, print_summary
 from deeplab_ros.tools.bag.settings import OUTPUTS
 from deeplab_ros.tools.bag.writer import BagWriter
 import numpy as np
@@ -137,17 +136,11 @@ class ReadThread(threading.Thread):
         return read_frame(data, msgtype == msgtypes.COMPRESSED,
                           lambda buffer: self.typestore.deserialize_cdr(buffer, msgtype))
 
-    def _frame(self, msgtype: str, data) -> Tuple[Any, str]:
-        """Return (frame, '') with compressed and non-rgb8 frames decoded ahead, or (None, why)."""
+    def _frame(self, msgtype: str, data) -> Tuple[Any, Any]:
+        """Return (frame, its RGB pixels), decoded here, ahead of the labeller; or (None, why)."""
         try:
             frame = self._read_frame(msgtype, data)
-            if frame.fmt or frame.encoding != 'rgb8':
-                rgb = self.job.decode(frame, self.max_pixels)
-                frame = dataclasses.replace(
-                    frame, data=memoryview(rgb.reshape(-1)), encoding='rgb8',
-                    height=rgb.shape[0], width=rgb.shape[1], step=rgb.shape[1] * 3,
-                    is_bigendian=False, fmt='')
-            return frame, ''
+            return frame, self.job.decode(frame, self.max_pixels)
         except DecodeError as error:
             return None, str(error)
         except Exception as error:  # rosbags cannot read the message either
@@ -233,60 +226,62 @@ class WriteThread(threading.Thread):
                 continue
 
 
-def label(args: argparse.Namespace, plan: Plan, segmenter) -> int:
-    """Run the reader, labeller and writer threads over the bag; print the summary."""
-    info, names, outputs = segmenter.info, segmenter.class_names, plan.outputs
-    if 'confidence' in outputs and not info.has_scores:
-        raise DeeplabError(f'output confidence needs a model with class scores; '
-                           f'{info.model_name} outputs class ids')
-    if info.fallback_reason:
-        print(f'deeplab: note: running on {info.delegate}: {info.fallback_reason}',
-              file=sys.stderr)
-    live = parameters.Live.from_values(plan.values, segmenter.class_ids)
-    geometry = plan.values['geometry']
+def _output_topics(plan: Plan, class_count: int) -> List[Tuple[str, str, bool]]:
+    """Set up each camera's clouds; return ``(topic, type, latched)`` of every output topic."""
+    outputs, geometry = plan.outputs, plan.values['geometry']
     for camera in plan.cameras:
         if outputs & set(CLOUD_OUTPUTS) and camera.info_topic and (
                 camera.depth_topic or geometry != 'depth'):
-            camera.clouds = CameraClouds(geometry, len(names), camera.info_topic,
+            camera.clouds = CameraClouds(geometry, class_count, camera.info_topic,
                                          camera.depth_topic or camera.namespace + '/depth')
     kinds = {'camera_info': msgtypes.CAMERA_INFO, 'label_info': msgtypes.LABEL_INFO,
              **dict.fromkeys(CLOUD_OUTPUTS, msgtypes.POINT_CLOUD)}
-    topics = [(c.output(name), kinds.get(name, msgtypes.IMAGE), name == 'label_info')
-              for c in plan.cameras for name in OUTPUTS if name in outputs
-              and (name != 'camera_info' or c.info_topic)
-              and (name not in CLOUD_OUTPUTS or c.clouds is not None)]
-    produced = {topic for topic, _, _ in topics}
+    return [(c.output(name), kinds.get(name, msgtypes.IMAGE), name == 'label_info')
+            for c in plan.cameras for name in OUTPUTS if name in outputs
+            and (name != 'camera_info' or c.info_topic)
+            and (name not in CLOUD_OUTPUTS or c.clouds is not None)]
+
+
+def _roles(args: argparse.Namespace, plan: Plan, produced: Set[str],
+           notes: List[str]) -> Tuple[List[Any], Dict[str, str]]:
+    """Return the input connections passed through, and the role of each topic read."""
     replaced = sorted(c.topic for c in plan.inputs if c.topic in produced)
     if replaced and args.passthrough:
-        print(f"deeplab: note: replacing the input's {', '.join(replaced)}", file=sys.stderr)
+        notes.append(f"replacing the input's {', '.join(replaced)}")
     passthrough = [c for c in plan.inputs if c.topic not in produced and args.passthrough]
     roles = {c.topic: 'other' for c in passthrough}
     for camera in plan.cameras:
         roles.update({camera.topic: 'frame', camera.info_topic: 'info',
                       camera.depth_topic: 'depth'})
     roles.pop('', None)
-    png = Path(args.png) if args.png else None
-    if png is not None and png.resolve().is_relative_to(plan.out.resolve()):
+    return passthrough, roles
+
+
+def _png_folder(args: argparse.Namespace, plan: Plan) -> Optional[Path]:
+    """Return the folder of the PNG pairs (created), or None without --png."""
+    if not args.png:
+        return None
+    png = Path(args.png)
+    if png.resolve().is_relative_to(plan.out.resolve()):
         raise DeeplabError(f'--png {png}: put the pairs outside the bag folder {plan.out}')
-    for folder in ('images', 'masks') if png else ():
+    for folder in ('images', 'masks'):
         (png / folder).mkdir(parents=True, exist_ok=True)
-    typestore = msgtypes.make_typestore(plan.distro)
-    storage = args.storage or storage_of(plan.source)
-    remove_out(plan.out)
-    writer = WriteThread(
-        BagWriter(plan.out, storage, msgtypes.Definitions(typestore, plan.distro,
-                                                          plan.recorded)),
-        {'deeplab_ros.model': info.model_name, 'deeplab_ros.input': str(plan.source)},
-        topics, passthrough, png)
-    job = FrameJob(segmenter)
-    reader = ReadThread(plan.source, roles, plan.window, args.every, job,
-                        live.max_input_pixels, typestore, {c.topic for c in passthrough})
-    labeller = Labeller(job, live, outputs, plan.cameras, BagMessages(typestore, names, outputs),
-                        writer, png is not None, Progress(plan.frames, *plan.window))
-    print(f'deeplab bag: {plan.source} -> {plan.out} ({storage}, {plan.distro}; '
-          f'{info.model_name}, {info.delegate}, {info.num_threads} threads)')
-    FrameMemory()
-    started, interrupted = time.perf_counter(), False
+    return png
+
+
+def _check_model(plan: Plan, segmenter, notes: List[str]) -> None:
+    """Refuse outputs the model cannot give; note a delegate fallback."""
+    info = segmenter.info
+    if 'confidence' in plan.outputs and not info.has_scores:
+        raise DeeplabError(f'output confidence needs a model with class scores; '
+                           f'{info.model_name} outputs class ids')
+    if info.fallback_reason:
+        notes.append(f'running on {info.delegate}: {info.fallback_reason}')
+
+
+def _run_threads(writer: WriteThread, reader: ReadThread, labeller: Labeller) -> bool:
+    """Run the threads to the end of the bag; return whether Ctrl-C (or a stop) ended it."""
+    interrupted = False
     writer.start()
     try:
         writer.ready.wait()
@@ -299,11 +294,58 @@ def label(args: argparse.Namespace, plan: Plan, segmenter) -> int:
         reader.stopping.set()
         try:
             writer.put(END)
-        except DeeplabError:  # it failed: its error is reported below
+        except DeeplabError:  # it failed: its error is reported by the caller
             pass
         writer.join()
+    return interrupted
+
+
+def label(args: argparse.Namespace, plan: Plan, segmenter, progress,
+          verbose: bool = True) -> BagResult:
+    """
+    Label the bag of ``plan`` into a temporary folder, renamed to OUT when complete.
+
+    :param progress: ``show(frames, bag_ns, final=False)``, called after every message; it may
+        raise KeyboardInterrupt to stop the bag.
+    :param verbose: Print the notes, the header and the per-topic summary (one bag).
+    :raises DeeplabError: The bag cannot be labelled or written (why).
+    """
+    notes: List[str] = []
+    _check_model(plan, segmenter, notes)
+    info, names = segmenter.info, segmenter.class_names
+    topics = _output_topics(plan, len(names))
+    passthrough, roles = _roles(args, plan, {t for t, _, _ in topics}, notes)
+    png = _png_folder(args, plan)
+    typestore = msgtypes.make_typestore(plan.distro)
+    storage = args.storage or storage_of(plan.source)
+    partial = start_partial(plan.out)
+    writer = WriteThread(
+        BagWriter(partial, storage, msgtypes.Definitions(typestore, plan.distro, plan.recorded)),
+        {'deeplab_ros.model': info.model_name, 'deeplab_ros.input': str(plan.source),
+         SETTINGS_KEY: plan.digest}, topics, passthrough, png)
+    job = FrameJob(segmenter)
+    live = parameters.Live.from_values(plan.values, segmenter.class_ids)
+    reader = ReadThread(plan.source, roles, plan.window, args.every, job,
+                        live.max_input_pixels, typestore, {c.topic for c in passthrough})
+    labeller = Labeller(job, live, plan.outputs, plan.cameras,
+                        BagMessages(typestore, names, plan.outputs), writer, png is not None,
+                        progress)
+    if verbose:
+        for note in notes:
+            print(f'deeplab: note: {note}', file=sys.stderr)
+        print(f'deeplab bag: {plan.source} -> {plan.out} ({storage}, {plan.distro}; '
+              f'{info.model_name}, {info.delegate}, {info.num_threads} threads)')
+    FrameMemory()
+    started = time.perf_counter()
+    interrupted = _run_threads(writer, reader, labeller)
     if writer.error is not None:
         raise DeeplabError(f'cannot write {plan.out}: {writer.error}')
-    print_summary(plan.cameras, names, writer.written, time.perf_counter() - started,
-                  interrupted)
-    return 130 if interrupted else 0
+    seconds = time.perf_counter() - started
+    if not interrupted:
+        finish_partial(partial, plan.out)
+    result = BagResult.of_cameras(plan, names, seconds, interrupted, notes)
+    if verbose:
+        print_summary(plan.cameras, names, writer.written, seconds,
+                      f'; interrupted (Ctrl-C): the frames done are in {partial}, a valid bag'
+                      if interrupted else '')
+    return result

@@ -15,19 +15,18 @@
 """The output bag: its storage, and connections with rosbag2's definitions, hashes and QoS."""
 
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 from deeplab_ros.tools.bag import rosbags_internals
 from deeplab_ros.tools.bag.msgtypes import Definitions
-from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
-                                QosTime)
-from rosbags.rosbag2 import StoragePlugin
 
-STORAGES = {'sqlite3': StoragePlugin.SQLITE3, 'mcap': StoragePlugin.MCAP}
+#: Output storages, by name (rosbags' ``StoragePlugin`` members).
+STORAGES = ('sqlite3', 'mcap')
 
 
-def _infinite(distro: str) -> QosTime:
-    """Return the 'infinite' duration rosbag2 records in offered QoS on a distribution."""
+def _infinite(distro: str) -> Any:
+    """Return the 'infinite' duration (a QosTime) rosbag2 records in offered QoS."""
+    from rosbags.interfaces import QosTime
     return QosTime(2147483647, 4294967295) if distro == 'humble' else QosTime(
         9223372036, 854775807)
 
@@ -42,9 +41,14 @@ class BagWriter:
 
     def __init__(self, path: Path, storage: str, definitions: Definitions) -> None:
         """Prepare the bag (:meth:`open` creates it)."""
+        from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                        QosReliability)
+        from rosbags.rosbag2 import StoragePlugin
         self.path, self.definitions = path, definitions
         self.writer = rosbags_internals.open_writer(
-            path, 9 if definitions.has_hashes else 8, STORAGES[storage], definitions.has_hashes)
+            path, 9 if definitions.has_hashes else 8, getattr(StoragePlugin, storage.upper()),
+            definitions.has_hashes)
+        self._durability = QosDurability
         infinite = _infinite(definitions.distro)
         # What rosbag2 records of the node's publishers (DDS reports no history or depth).
         self._qos = {durability: Qos(
@@ -60,7 +64,8 @@ class BagWriter:
 
     def add_output(self, topic: str, msgtype: str, latched: bool = False):
         """Add an output topic; return its connection."""
-        durability = QosDurability.TRANSIENT_LOCAL if latched else QosDurability.VOLATILE
+        durability = self._durability.TRANSIENT_LOCAL if latched else (
+            self._durability.VOLATILE)
         return rosbags_internals.add_connection(
             self.writer, topic, msgtype, self.definitions.full(msgtype),
             self.definitions.type_hash(msgtype), 'cdr', [self._qos[durability]])
