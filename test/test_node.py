@@ -56,8 +56,9 @@ def ros():
 
 @pytest.fixture(scope='module')
 def node(tmp_path_factory, segmenter):
+    # overlap on: the pictures on their own thread, given as YAML reads it (a boolean)
     proc = h.NodeProcess(NAME, {'model': 'does_not_exist', 'num_threads': '2',
-                                'diagnostics_period': '0.25'},
+                                'diagnostics_period': '0.25', 'overlap': 'on'},
                          tmp_path_factory.mktemp('node'))
     yield proc
     assert proc.stop() == 0, proc.log()
@@ -237,6 +238,8 @@ def test_diagnostics_keys_and_values(ros, node, io):
     assert values['runtime'] == 'ai_edge_litert'
     assert values['delegate'] == 'cpu' and values['delegate_fell_back'] == 'False'
     assert values['input_size'] == '513x513'
+    assert values['overlap'] == 'on (set)'
+    assert 0 <= int(values['pictures_skipped']) <= int(values['frames_processed'])
     assert int(values['frames_received']) >= int(values['frames_processed'])
     assert float(values['fps']) >= 0.0
     for stage in ('preprocess', 'inference', 'postprocess', 'publish', 'end_to_end'):
