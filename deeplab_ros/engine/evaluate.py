@@ -21,7 +21,7 @@ model classes are mapped onto the dataset's classes and the confusion is over th
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 from deeplab_ros.engine.labels import normalize_name
@@ -166,17 +166,8 @@ def _names(path: Path, value, key: str) -> List[str]:
     return value
 
 
-def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
-    """
-    Read a YAML class-map file for a model with classes ``model_names``.
-
-    The file holds ``classes:`` (the dataset's class names, index = id in its masks),
-    ``ignore:`` (ids not scored; 255 always is) and ``map:`` (model class name -> dataset class
-    name; several model classes may share one dataset class). Names match as
-    :func:`deeplab_ros.engine.labels.normalize_name` folds them. Raise AssetError naming the
-    file and what is wrong.
-    """
-    path = Path(path)
+def _load_yaml(path: Path) -> dict:
+    """Return the mapping in a class-map file; raise AssetError saying what is wrong."""
     try:
         text = path.read_text(encoding='utf-8')
     except (OSError, UnicodeDecodeError) as exc:
@@ -196,8 +187,12 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
     if unknown:
         raise _fail(path, f'unknown key(s) {", ".join(unknown)}; expected classes:, map: and '
                     'ignore:')
-    classes = _names(path, data.get('classes'), 'classes')
-    ignore = data.get('ignore') or []
+    return data
+
+
+def _ignored_ids(path: Path, ignore: Any) -> List[int]:
+    """Return the ``ignore:`` ids as a list; raise AssetError for one that is not an id."""
+    ignore = ignore or []
     if not isinstance(ignore, list):
         ignore = [ignore]
     bad = [v for v in ignore if isinstance(v, bool) or not isinstance(v, int)
@@ -205,7 +200,12 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
     if bad:
         raise _fail(path, f'ignore: ids must be whole numbers from 0 to {MAX_MASK_ID}, got '
                     f'{", ".join(repr(v) for v in bad)}')
-    mapping = data.get('map')
+    return ignore
+
+
+def _lookup(path: Path, mapping: Any, model_names: Sequence[str],
+            classes: Sequence[str]) -> List[int]:
+    """Return the dataset class of each model class (``len(classes)``: unmapped)."""
     if not isinstance(mapping, dict) or not mapping:
         raise _fail(path, 'map: must map model class names to dataset class names, got '
                     f'{mapping!r}')
@@ -229,6 +229,24 @@ def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
     if unknown_data:
         raise _fail(path, f'map: unknown dataset class(es) {", ".join(unknown_data)}; '
                     f'classes: lists {", ".join(classes)}')
+    return lookup
+
+
+def read_class_map(path: Path, model_names: Sequence[str]) -> ClassMap:
+    """
+    Read a YAML class-map file for a model with classes ``model_names``.
+
+    The file holds ``classes:`` (the dataset's class names, index = id in its masks),
+    ``ignore:`` (ids not scored; 255 always is) and ``map:`` (model class name -> dataset class
+    name; several model classes may share one dataset class). Names match as
+    :func:`deeplab_ros.engine.labels.normalize_name` folds them. Raise AssetError naming the
+    file and what is wrong.
+    """
+    path = Path(path)
+    data = _load_yaml(path)
+    classes = _names(path, data.get('classes'), 'classes')
+    ignore = _ignored_ids(path, data.get('ignore'))
+    lookup = _lookup(path, data.get('map'), model_names, classes)
     return ClassMap(path=path, classes=tuple(classes),
                     ignore=tuple(sorted(set(ignore) | {IGNORE})), lookup=tuple(lookup))
 

@@ -30,7 +30,7 @@ import pytest
 ros_messages = pytest.importorskip('deeplab_ros.node.ros_messages')
 serialization = pytest.importorskip('rclpy.serialization')
 
-# The reason test_bag.py gives, so that it is printed once.
+# The reason test_tools_bag.py gives, so that it is printed once.
 _ROSBAGS = pytest.mark.requires('rosbags', 'deeplab bag reads and writes bags with rosbags '
                                 '(pip install rosbags)')
 BINDINGS = ['rclpy', pytest.param('rosbags', marks=_ROSBAGS)]

@@ -33,7 +33,7 @@ import tempfile
 import time
 
 import pytest
-from test_bag import bag, read_bag, ROOT, write_bag
+from test_tools_bag import bag, read_bag, ROOT, write_bag
 
 pytestmark = pytest.mark.requires('rosbags', 'deeplab bag reads and writes bags with rosbags '
                                   '(pip install rosbags)')
