@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The worker loop without DDS: a fake intake (:mod:`fake_intake`) stands in for the middleware."""
+"""The worker loop without DDS: a fake intake (:mod:`fake_intake`) for the middleware."""
 
 import statistics
 import threading
