@@ -111,7 +111,7 @@ def main() -> int:
     parser.add_argument('--threads', type=int, default=default_threads())
     parser.add_argument('--accelerators', nargs='+', default=['cpu', 'openvino', 'gpu'])
     parser.add_argument('--models', nargs='+', default=[
-        name for name, asset in registry.MODELS.items() if 'edgetpu' not in name])
+        name for name, asset in registry.MODELS.items() if 'cpu' not in asset.variants])
     args = parser.parse_args()
     opened = _open_all(args.models, args.accelerators, args.threads)
     golden = read_image(registry.fetch(GOLDEN))

@@ -25,19 +25,21 @@ bags (default outputs) with:
 - ``--ray ADDRESS --jobs 2 --threads 1``: two one-thread actors on the Ray cluster.
 
 Each rate is the frames of the run over its time as ``deeplab bag --summary`` reports it
-(from before the workers start to the last bag closed: start-up included). Prints each round,
+(from before the workers start to the last bag closed: start-up included); for the local runs
+also the cores they kept busy (their CPU time over the wall time). Prints each round,
 then the medians and their ratios against the targets: the better local setting at least
 1.15x the one-job rate, Ray at least 0.9x the pool of as many jobs.
 
 Usage, from the repository root (in the ``make test`` environment, with ray installed)::
 
-    .venv/bin/python benchmarks/bench_fleet.py [--bags 8] [--frames 45] [--rounds 3]
+    .venv/bin/python benchmarks/bench_fleet.py [--bags 8] [--frames 120] [--rounds 3]
 """
 
 import argparse
 import json
 import os
 import pathlib
+import resource
 import shutil
 import socket
 import statistics
@@ -83,10 +85,16 @@ def start_ray(cores: int, temp: str):
         time.sleep(0.2)
 
 
-def fleet_rate(bags: pathlib.Path, work: pathlib.Path, model: str, options) -> float:
-    """Run ``deeplab bag`` over the bags once; return its frames per second."""
+def fleet_rate(bags: pathlib.Path, work: pathlib.Path, model: str, options) -> tuple:
+    """
+    Run ``deeplab bag`` over the bags once; return its frames per second and cores busy.
+
+    Cores busy is the CPU time of ``deeplab bag`` and its worker processes over the run's wall
+    time (Ray's actors are not its children: None for a run on Ray).
+    """
     out, summary = work / 'out', work / 'summary.json'
     shutil.rmtree(out, ignore_errors=True)
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
     result = subprocess.run(
         [sys.executable, '-m', 'deeplab_ros.tools.cli', 'bag', str(bags), '--out', str(out),
          '--model', model, '--summary', str(summary), *options], capture_output=True,
@@ -95,7 +103,10 @@ def fleet_rate(bags: pathlib.Path, work: pathlib.Path, model: str, options) -> f
     if result.returncode != 0:
         raise SystemExit(f'deeplab bag {" ".join(options)} failed:\n{result.stdout}'
                          f'{result.stderr}')
-    return json.loads(summary.read_text())['fps']
+    wall, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    busy = None if '--ray' in options else cpu / wall
+    return json.loads(summary.read_text())['fps'], busy
 
 
 def main() -> None:
@@ -117,15 +128,20 @@ def main() -> None:
         print(f'model {args.model}, {args.bags} bags of {args.frames} frames 1280x720 rgb8 + '
               f'camera_info (mcap), default outputs; Ray at {address} with {args.cores} CPUs')
         rates = {name: [] for name in SETTINGS}
+        busy = {name: [] for name in SETTINGS}
         names = list(SETTINGS)
         for round_ in range(args.rounds):
             order = names[round_ % 3:] + names[:round_ % 3]
             for name in order:
                 options = SETTINGS[name] + (('--ray', address) if name.startswith('ray')
                                             else ())
-                rates[name].append(fleet_rate(bags, work, args.model, options))
+                rate, cores = fleet_rate(bags, work, args.model, options)
+                rates[name].append(rate)
+                busy[name].append(cores)
             print(f'round {round_ + 1}: ' + ', '.join(
-                f'{name} {rates[name][-1]:.2f} fps' for name in names))
+                f'{name} {rates[name][-1]:.2f} fps' + (
+                    f' ({busy[name][-1]:.2f} cores busy)' if busy[name][-1] else '')
+                for name in names))
         median = {name: statistics.median(values) for name, values in rates.items()}
         one, pool, ray = (median[name] for name in names)
         print('median: ' + ', '.join(f'{name} {median[name]:.2f} fps' for name in names))
