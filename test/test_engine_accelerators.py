@@ -37,9 +37,7 @@ GPU_MODEL = 'deeplabv3_257_mv_gpu'
 OPENVINO_MODEL = 'deeplabv3_mnv2_pascal_quant'
 DM05 = 'deeplabv3_mnv2_dm05_pascal_quant'
 OPENVINO = pytest.mark.requires('openvino', 'the openvino extra (requirements-openvino.txt)')
-VOC = Path(os.environ.get('DEEPLAB_ROS_DATASETS')
-           or Path(__file__).resolve().parents[1] / '..' / 'shared' / 'assets') / (
-    'voc_train_sample')
+VOC = Path(os.environ.get('DEEPLAB_ROS_DATASETS', '')) / 'voc_train_sample'
 
 
 def _golden():

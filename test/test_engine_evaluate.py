@@ -34,8 +34,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = Path(os.environ.get('DEEPLAB_ROS_DATASETS')
-                or Path(__file__).resolve().parents[2] / 'shared' / 'assets')
+DATASETS = Path(os.environ.get('DEEPLAB_ROS_DATASETS', ''))
 CAMVID = DATASETS / 'camvid_val_sample'
 CITYSCAPES = 'deeplab_mobilenet_edgetpu_slim_cityscapes_quant'
 SHIPPED_MAP = ROOT / 'config' / 'camvid_cityscapes.yaml'
@@ -163,8 +162,8 @@ def test_missing_class_map_file(tmp_path):
 
 def camvid() -> Path:
     if not (CAMVID / 'masks').is_dir():
-        pytest.skip('CamVid val sample not found at %s (set DEEPLAB_ROS_DATASETS to the folder '
-                    'holding camvid_val_sample/)' % CAMVID)
+        pytest.skip(f'CamVid val sample not found at {CAMVID} (set DEEPLAB_ROS_DATASETS to the '
+                    'folder holding camvid_val_sample/)')
     registry.fetch(CITYSCAPES)
     return CAMVID
 
@@ -175,7 +174,7 @@ def test_eval_names_a_bad_class_map_and_exits_1(tmp_path, capsys):
     assert main(['eval', '--model', CITYSCAPES, '--threads', '2', '--voc', str(folder),
                  '--class-map', str(path)]) == 1
     error = capsys.readouterr().err
-    assert error.startswith('deeplab: error: class map %s' % path) and "'Street'" in error
+    assert error.startswith(f'deeplab: error: class map {path}') and "'Street'" in error
 
 
 def test_cityscapes_model_on_camvid_with_the_shipped_map(capsys):

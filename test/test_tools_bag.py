@@ -259,9 +259,10 @@ def vision_msgs_text(typename):
         path = Path(share, 'share', 'vision_msgs', 'msg', name + '.msg')
         if share and path.is_file():
             return path.read_text()
-    shared = Path(os.environ.get('DEEPLAB_ROS_DATASETS') or ROOT.parent / 'shared' / 'assets')
-    archive = shared.parent / 'ros-src' / 'ros-perception+vision_msgs.tar.gz'
-    if not archive.is_file():
+    # Beside the datasets of the CI layout (assets/ and ros-src/ in one folder), if any.
+    datasets = os.environ.get('DEEPLAB_ROS_DATASETS', '')
+    archive = Path(datasets).parent / 'ros-src' / 'ros-perception+vision_msgs.tar.gz'
+    if not datasets or not archive.is_file():
         pytest.skip('vision_msgs .msg sources not found (install vision_msgs)')
     with tarfile.open(archive) as tar:
         member = next(m for m in tar.getnames() if m.endswith(f'vision_msgs/msg/{name}.msg'))

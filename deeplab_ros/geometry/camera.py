@@ -70,33 +70,32 @@ class Intrinsics:
     def __post_init__(self):
         """Reject intrinsics no ray can be computed with."""
         if not all(math.isfinite(v) for v in (self.fx, self.fy, self.cx, self.cy)):
-            raise ValueError('camera intrinsics must be finite numbers, got fx=%r fy=%r '
-                             'cx=%r cy=%r' % (self.fx, self.fy, self.cx, self.cy))
+            raise ValueError('camera intrinsics must be finite numbers, got '
+                             f'fx={self.fx!r} fy={self.fy!r} cx={self.cx!r} cy={self.cy!r}')
         if self.fx <= 0 or self.fy <= 0:
-            raise ValueError('camera intrinsics need focal lengths fx, fy > 0, got fx=%r '
-                             'fy=%r: is the camera calibrated (camera_info K all zero?)'
-                             % (self.fx, self.fy))
+            raise ValueError('camera intrinsics need focal lengths fx, fy > 0, got '
+                             f'fx={self.fx!r} fy={self.fy!r}: is the camera calibrated '
+                             '(camera_info K all zero?)')
         if int(self.width) != self.width or int(self.height) != self.height or \
                 self.width < 1 or self.height < 1:
             raise ValueError('camera intrinsics need an image size of at least 1x1 pixels, '
-                             'got %rx%r: camera_info width and height must be set'
-                             % (self.width, self.height))
+                             f'got {self.width!r}x{self.height!r}: camera_info width and '
+                             'height must be set')
         d = tuple(float(v) for v in self.d)
         object.__setattr__(self, 'd', d)
         object.__setattr__(self, 'distortion_model', str(self.distortion_model))
         if not all(math.isfinite(v) for v in d):
-            raise ValueError('distortion coefficients D must be finite numbers, got %r'
-                             % (d,))
+            raise ValueError(f'distortion coefficients D must be finite numbers, got {d!r}')
         if self.rectified:
             return
         lengths = DISTORTION_MODELS.get(self.distortion_model)
         if lengths is None:
-            raise ValueError('distortion model %r is not supported: use one of %s, or '
-                             'publish rectified images (image_proc) with D all zero'
-                             % (self.distortion_model, ', '.join(DISTORTION_MODELS)))
+            raise ValueError(f'distortion model {self.distortion_model!r} is not supported: '
+                             f'use one of {", ".join(DISTORTION_MODELS)}, or publish '
+                             'rectified images (image_proc) with D all zero')
         if len(d) not in lengths:
-            raise ValueError('distortion model %s needs %s coefficients in D, got %d'
-                             % (self.distortion_model, ' or '.join(map(str, lengths)), len(d)))
+            raise ValueError(f'distortion model {self.distortion_model} needs '
+                             f'{" or ".join(map(str, lengths))} coefficients in D, got {len(d)}')
 
     @property
     def rectified(self) -> bool:
@@ -108,8 +107,7 @@ class Intrinsics:
         """Return rectified intrinsics from CameraInfo's K: its 9 row-major values."""
         k = [float(v) for v in k]
         if len(k) != 9:
-            raise ValueError('camera matrix K must have 9 values (3x3 row-major), got %d'
-                             % len(k))
+            raise ValueError(f'camera matrix K must have 9 values (3x3 row-major), got {len(k)}')
         return cls(fx=k[0], fy=k[4], cx=k[2], cy=k[5], width=int(width), height=int(height))
 
     @classmethod
@@ -136,7 +134,7 @@ class Intrinsics:
             p = [float(v) for v in info.p]
             if len(p) != 12:
                 raise ValueError('projection matrix P must have 12 values (3x4 row-major), '
-                                 'got %d' % len(p))
+                                 f'got {len(p)}')
             return cls.from_k(p[0:3] + p[4:7] + p[8:11], width, height)
         k = cls.from_k(info.k, width, height)
         return cls(k.fx, k.fy, k.cx, k.cy, width, height,
@@ -145,7 +143,7 @@ class Intrinsics:
     def scaled(self, width: int, height: int) -> 'Intrinsics':
         """Return these intrinsics for the same camera at another resolution (pixel centres)."""
         if width < 1 or height < 1:
-            raise ValueError('cannot scale camera intrinsics to %rx%r pixels' % (width, height))
+            raise ValueError(f'cannot scale camera intrinsics to {width!r}x{height!r} pixels')
         sx, sy = width / self.width, height / self.height
         return Intrinsics(fx=self.fx * sx, fy=self.fy * sy, cx=(self.cx + 0.5) * sx - 0.5,
                           cy=(self.cy + 0.5) * sy - 0.5, width=int(width), height=int(height),
@@ -257,12 +255,11 @@ def scale_camera_info(k: Sequence[float], p: Sequence[float],
     """
     k, p = [float(v) for v in k], [float(v) for v in p]
     if len(k) != 9 or len(p) != 12:
-        raise ValueError('camera_info needs 9 values of K and 12 of P, got %d and %d'
-                         % (len(k), len(p)))
+        raise ValueError(f'camera_info needs 9 values of K and 12 of P, got {len(k)} and {len(p)}')
     (w0, h0), (w1, h1) = from_size, to_size
     if min(w0, h0, w1, h1) < 1:
-        raise ValueError('cannot scale camera_info from %rx%r to %rx%r pixels: both sizes '
-                         'need at least 1x1' % (w0, h0, w1, h1))
+        raise ValueError(f'cannot scale camera_info from {w0!r}x{h0!r} to {w1!r}x{h1!r} '
+                         'pixels: both sizes need at least 1x1')
     sx, sy = w1 / w0, h1 / h0
 
     def rows(values, width):

@@ -62,12 +62,12 @@ def class_lut(ids: Iterable[int], size: int) -> np.ndarray:
     """
     size = int(size)
     if size < 1:
-        raise ValueError('a class table needs at least 1 entry, got size %d' % size)
+        raise ValueError(f'a class table needs at least 1 entry, got size {size}')
     ids = [int(i) for i in ids]
     bad = [i for i in ids if not 0 <= i < size]
     if bad:
-        raise ValueError('class ids %s are outside 0..%d (the model has %d classes)'
-                         % (', '.join(map(str, bad)), size - 1, size))
+        raise ValueError(f'class ids {", ".join(map(str, bad))} are outside 0..{size - 1} '
+                         f'(the model has {size} classes)')
     lut = np.zeros(size, dtype=bool)
     lut[ids] = True
     return lut
@@ -84,8 +84,8 @@ def pack_points(xyz: np.ndarray, label: np.ndarray) -> np.ndarray:
     xyz = np.asarray(xyz)
     label = np.asarray(label)
     if xyz.ndim != 2 or xyz.shape[1] != 3 or label.shape != (xyz.shape[0],):
-        raise ValueError('points must be an (N, 3) array with N labels, got %s and %s'
-                         % (xyz.shape, label.shape))
+        raise ValueError('points must be an (N, 3) array with N labels, got '
+                         f'{xyz.shape} and {label.shape}')
     packed = np.zeros(xyz.shape[0], POINT_DTYPE)
     packed['x'] = xyz[:, 0]
     packed['y'] = xyz[:, 1]
@@ -114,8 +114,7 @@ def pack_organized(xyz: np.ndarray) -> np.ndarray:
     """
     xyz = np.asarray(xyz)
     if xyz.ndim != 3 or xyz.shape[2] != 3:
-        raise ValueError('organized points must be an (H, W, 3) array, got shape %s'
-                         % (xyz.shape,))
+        raise ValueError(f'organized points must be an (H, W, 3) array, got shape {xyz.shape}')
     height, width = xyz.shape[:2]
     base = xyz.base
     if (xyz.dtype == np.float32 and isinstance(base, np.ndarray) and base.dtype == np.float32
@@ -131,13 +130,13 @@ def pack_organized(xyz: np.ndarray) -> np.ndarray:
 
 def _check_stride(stride: int) -> int:
     if int(stride) != stride or stride < 1:
-        raise ValueError('stride must be a whole number of pixels >= 1, got %r' % (stride,))
+        raise ValueError(f'stride must be a whole number of pixels >= 1, got {stride!r}')
     return int(stride)
 
 
 def _check_max_range(max_range: float) -> float:
     if not max_range > 0:  # also rejects NaN
-        raise ValueError('max_range must be > 0 metres, got %r' % (max_range,))
+        raise ValueError(f'max_range must be > 0 metres, got {max_range!r}')
     return float(max_range)
 
 
@@ -145,19 +144,17 @@ def _check_labels(labels: np.ndarray, intrinsics) -> None:
     """Check a label map against the ``width`` and ``height`` of its camera intrinsics."""
     if labels.ndim != 2 or labels.dtype.kind != 'u':
         raise ValueError('the label map must be a 2-D unsigned integer class-id image (HxW '
-                         'uint8 or uint16), got shape %s dtype %s' % (labels.shape, labels.dtype))
+                         f'uint8 or uint16), got shape {labels.shape} dtype {labels.dtype}')
     if labels.shape != (intrinsics.height, intrinsics.width):
-        raise ValueError('the label map is %dx%d but the intrinsics are for %dx%d: scale '
-                         'them with Intrinsics.scaled(width, height)'
-                         % (labels.shape[1], labels.shape[0], intrinsics.width,
-                            intrinsics.height))
+        raise ValueError(f'the label map is {labels.shape[1]}x{labels.shape[0]} but the '
+                         f'intrinsics are for {intrinsics.width}x{intrinsics.height}: scale '
+                         'them with Intrinsics.scaled(width, height)')
 
 
 def _check_lut(lut: np.ndarray, what: str) -> None:
     if lut.ndim != 1 or lut.dtype != bool:
-        raise ValueError('the %s class table must be a 1-D bool array indexed by class id '
-                         '(see class_lut), got shape %s dtype %s'
-                         % (what, lut.shape, lut.dtype))
+        raise ValueError(f'the {what} class table must be a 1-D bool array indexed by class '
+                         f'id (see class_lut), got shape {lut.shape} dtype {lut.dtype}')
 
 
 def _look_up(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -165,9 +162,9 @@ def _look_up(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
     try:
         return np.take(table, labels)
     except IndexError:
-        raise ValueError('the label map holds class id %d but the class table has only %d '
-                         'entries: build it with class_lut(ids, number of classes)'
-                         % (int(labels.max()), table.size)) from None
+        raise ValueError(f'the label map holds class id {int(labels.max())} but the class '
+                         f'table has only {table.size} entries: build it with '
+                         'class_lut(ids, number of classes)') from None
 
 
 def _empty() -> Points:

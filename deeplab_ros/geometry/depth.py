@@ -35,12 +35,12 @@ import numpy as np
 def _check_depth(depth: np.ndarray, depth_scale: float) -> None:
     if depth.ndim != 2 or depth.dtype not in (np.dtype(np.uint16), np.dtype(np.float32)):
         raise ValueError('the depth image must be 2-D uint16 (16UC1) or float32 (32FC1), got '
-                         'shape %s dtype %s' % (depth.shape, depth.dtype))
+                         f'shape {depth.shape} dtype {depth.dtype}')
     if depth.size == 0:
-        raise ValueError('the depth image has no pixels (shape %s)' % (depth.shape,))
+        raise ValueError(f'the depth image has no pixels (shape {depth.shape})')
     if not (depth_scale > 0 and math.isfinite(depth_scale)):
         raise ValueError('depth_scale must be a finite number of metres per unit > 0 (0.001 '
-                         'for millimetres, 1.0 for metres), got %r' % (depth_scale,))
+                         f'for millimetres, 1.0 for metres), got {depth_scale!r}')
 
 
 def _depth_pixels(count: int, stride: int, depth_count: int) -> np.ndarray:

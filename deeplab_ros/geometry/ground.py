@@ -73,10 +73,10 @@ class GroundModel:
         """
         if not height > 0 or not math.isfinite(height):
             raise ValueError('camera height above the ground must be a finite number > 0 '
-                             'metres, got %r' % (height,))
+                             f'metres, got {height!r}')
         if not math.isfinite(pitch) or not math.isfinite(roll):
             raise ValueError('camera pitch and roll must be finite angles in radians, got '
-                             'pitch=%r roll=%r' % (pitch, roll))
+                             f'pitch={pitch!r} roll={roll!r}')
         self.intrinsics = intrinsics
         self.height = float(height)
         self.pitch = float(pitch)

@@ -91,7 +91,7 @@ def _terminal_counter(unit: str) -> Optional[Callable[[int, int], None]]:
 
     def show(done: int, total: int) -> None:
         rate = done / max(time.perf_counter() - start, 1e-9)
-        sys.stderr.write('\r  %d/%d %s, %.1f per second' % (done, total, unit, rate))
+        sys.stderr.write(f'\r  {done}/{total} {unit}, {rate:.1f} per second')
         if done >= total:
             sys.stderr.write('\n')
         sys.stderr.flush()
@@ -101,7 +101,7 @@ def _terminal_counter(unit: str) -> Optional[Callable[[int, int], None]]:
 def _write_rgb(path: Path, rgb: np.ndarray) -> None:
     """Write an RGB image file."""
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise AssetError('cannot write %s' % path)
+        raise AssetError(f'cannot write {path}')
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -122,13 +122,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print('%-58s %7s %7s  %-14s %s' % ('model', 'MB', 'classes', 'boards', 'notes'))
+    print(f'{"model":<58} {"MB":>7} {"classes":>7}  {"boards":<14} notes')
     for row in rows:
-        print('%-58s %7.1f %7d  %-14s %s%s' % (
-            row['name'], row['size'] / 1e6, row['classes'], ','.join(row['boards']),
-            row['note'], ' [cached]' if row['cached'] else ''))
-    print('\nsample images: %s' % ', '.join(a.name for a in registry.ASSETS.values()
-                                            if a.kind == 'image'))
+        cached = ' [cached]' if row['cached'] else ''
+        print(f'{row["name"]:<58} {row["size"] / 1e6:7.1f} {row["classes"]:7d}  '
+              f'{",".join(row["boards"]):<14} {row["note"]}{cached}')
+    images = ', '.join(a.name for a in registry.ASSETS.values() if a.kind == 'image')
+    print(f'\nsample images: {images}')
     return 0
 
 
@@ -140,14 +140,14 @@ def _iter_images(paths: Sequence[str]) -> Iterator[Path]:
         elif path.is_file():
             yield path
         else:
-            raise AssetError('%s: no such file or folder' % path)
+            raise AssetError(f'{path}: no such file or folder')
 
 
 def cmd_segment(args: argparse.Namespace) -> int:
     """Segment images; write <stem>_labels.png, <stem>_color.png and <stem>_overlay.png."""
     images = list(_iter_images(args.inputs))
     if not images:
-        raise AssetError('no images found in %s' % ', '.join(args.inputs))
+        raise AssetError(f"no images found in {', '.join(args.inputs)}")
     segmenter = _open(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,15 +156,15 @@ def cmd_segment(args: argparse.Namespace) -> int:
         result = segmenter.segment(rgb)
         color = segmenter.colorize(result.labels)
         if not cv2.imwrite(str(out / (path.stem + '_labels.png')), result.labels):
-            raise AssetError('cannot write into %s' % out)
+            raise AssetError(f'cannot write into {out}')
         _write_rgb(out / (path.stem + '_color.png'), color)
         _write_rgb(out / (path.stem + '_overlay.png'),
                    segmenter.overlay(rgb, color, args.alpha, result.labels))
         present = np.unique(result.labels)
         names = ', '.join(segmenter.class_names[i] if i < len(segmenter.class_names) else str(i)
                           for i in present)
-        print('%s: %dx%d, %.1f ms inference, classes: %s' % (
-            path.name, rgb.shape[1], rgb.shape[0], result.timings['inference'], names))
+        print(f'{path.name}: {rgb.shape[1]}x{rgb.shape[0]}, '
+              f'{result.timings["inference"]:.1f} ms inference, classes: {names}')
     return 0
 
 
@@ -173,7 +173,7 @@ def _bench_image(size: tuple) -> np.ndarray:
     try:
         rgb = read_image(registry.fetch('cat_720p.jpg'))
     except AssetError as exc:
-        print('deeplab: note: using a synthetic image (%s)' % str(exc).split(' (')[0],
+        print(f"deeplab: note: using a synthetic image ({str(exc).split(' (')[0]})",
               file=sys.stderr)
         ramp_x = np.linspace(0, 255, size[0], dtype=np.float32)
         ramp_y = np.linspace(0, 255, size[1], dtype=np.float32)[:, None]
@@ -219,8 +219,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = segmenter.class_names
     class_map = read_class_map(Path(args.class_map), names) if args.class_map else None
     if class_map is not None and class_map.unmapped_classes(names):
-        print('deeplab: note: model classes not in %s count as misses: %s' % (
-            args.class_map, ', '.join(class_map.unmapped_classes(names))), file=sys.stderr)
+        print(f'deeplab: note: model classes not in {args.class_map} count as misses: '
+              f'{", ".join(class_map.unmapped_classes(names))}', file=sys.stderr)
     protocol = segmenter.protocol()
     start = time.perf_counter()
     scores = evaluate(pairs, lambda rgb: segmenter.segment(rgb).labels, len(names),
@@ -238,18 +238,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
                           'miou': scores.miou, 'pixel_accuracy': scores.pixel_accuracy,
                           'class_iou': per_class, 'confusions': confusions}, indent=2))
         return 0
-    print('model %s, %d images (%.1f per second), resize mode %s, upsampling %s%s' % (
-        segmenter.info.model_name, scores.images, rate, protocol['resize_mode'],
-        protocol['upsampling'], ', class map %s' % args.class_map if class_map else ''))
-    print('mIoU %.4f   pixel accuracy %.4f' % (scores.miou, scores.pixel_accuracy))
+    mapped = f', class map {args.class_map}' if class_map else ''
+    print(f'model {segmenter.info.model_name}, {scores.images} images ({rate:.1f} per second), '
+          f'resize mode {protocol["resize_mode"]}, upsampling {protocol["upsampling"]}{mapped}')
+    print(f'mIoU {scores.miou:.4f}   pixel accuracy {scores.pixel_accuracy:.4f}')
     for name, value in per_class.items():
         if value is not None:
-            print('  %-20s %.4f' % (name, value))
+            print(f'  {name:20} {value:.4f}')
     if confusions:
         print('most frequent confusions (ground truth -> predicted, share of its pixels):')
     for confusion in confusions:
-        print('  %-32s %6.2f%%' % ('%s -> %s' % (confusion['truth'], confusion['predicted']),
-                                   100 * confusion['share']))
+        pair = f'{confusion["truth"]} -> {confusion["predicted"]}'
+        print(f'  {pair:<32} {100 * confusion["share"]:6.2f}%')
     return 0
 
 
@@ -367,7 +367,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         return args.func(args)
     except DeeplabError as exc:
-        print('deeplab: error: %s' % exc, file=sys.stderr)
+        print(f'deeplab: error: {exc}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -35,8 +35,9 @@ def _output_list(text: str) -> Tuple[str, ...]:
     names = tuple(n.strip() for n in text.split(',') if n.strip())
     bad = [n for n in names if n not in OUTPUTS + ('default',)]
     if bad or not names:
-        raise argparse.ArgumentTypeError('unknown output %s; choose from default, %s' % (
-            ', '.join(bad) or "''", ', '.join(OUTPUTS)))
+        unknown = ', '.join(bad) or "''"
+        raise argparse.ArgumentTypeError(f'unknown output {unknown}; choose from default, '
+                                         f'{", ".join(OUTPUTS)}')
     return names
 
 
@@ -45,7 +46,7 @@ def _depth_pair(text: str) -> Tuple[str, str]:
     camera, sep, topic = text.partition('=')
     if not sep or not topic.strip():
         raise argparse.ArgumentTypeError('expected CAMERA=TOPIC, e.g. /front=/front/depth, '
-                                         'not %r' % text)
+                                         f'not {text!r}')
     return '/' + camera.strip().strip('/') if camera.strip('/ ') else '', topic.strip()
 
 

@@ -178,8 +178,8 @@ class Labeller:
         camera.frames += 1
         self.frames += 1
         if self.png:
-            name = '%s_%d_%09d' % (camera.namespace.strip('/').replace('/', '_') or 'camera',
-                                   frame.sec, frame.nanosec)
+            camera_name = camera.namespace.strip('/').replace('/', '_') or 'camera'
+            name = f'{camera_name}_{frame.sec}_{frame.nanosec:09d}'
             unique, n = name, 1
             while unique in camera.png_names:
                 n += 1
