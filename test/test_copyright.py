@@ -31,6 +31,6 @@ def test_copyright():
                    for p in (ROOT / d).rglob('*.py')] + [ROOT / 'setup.py']
         missing = [str(p.relative_to(ROOT)) for p in sources
                    if 'Licensed under the Apache License, Version 2.0' not in p.read_text()[:1000]]
-        assert not missing, 'files without the Apache-2.0 header: %s' % ', '.join(missing)
+        assert not missing, f"files without the Apache-2.0 header: {', '.join(missing)}"
         return
     assert main(argv=['.', 'test']) == 0, 'Found errors'

@@ -119,11 +119,11 @@ def _voc_folder(root: Path, images: str, masks: str, colour: bool) -> None:
     ids = cv2.imread(str(registry.fetch('bird_segmentation_mask.bmp')), cv2.IMREAD_GRAYSCALE)
     ids[:4] = 255  # an ignored border, as VOC draws around objects
     for index, (x, y, w, h) in enumerate([(0, 0, 513, 513), (0, 0, 513, 300)]):
-        cv2.imwrite(str(root / images / ('%03d.png' % index)), rgb[y:y + h, x:x + w])
+        cv2.imwrite(str(root / images / f'{index:03d}.png'), rgb[y:y + h, x:x + w])
         crop = ids[y:y + h, x:x + w]
         if colour:
             crop = cv2.cvtColor(voc_colormap()[crop], cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(root / masks / ('%03d.png' % index)), crop)
+        cv2.imwrite(str(root / masks / f'{index:03d}.png'), crop)
 
 
 @pytest.mark.parametrize('layout, colour', [(('JPEGImages', 'SegmentationClass'), True),
@@ -141,7 +141,7 @@ def test_eval_on_voc_layouts(tmp_path, layout, colour):
     assert report['pixel_accuracy'] > 0.9 and 0.3 < report['miou'] <= 1.0
     assert report['class_iou']['bird'] > 0.8 and report['class_iou']['cat'] is None
     text = deeplab('eval', '--model', MODEL, '--voc', str(tmp_path))
-    assert 'mIoU %.4f' % report['miou'] in text.stdout
+    assert f"mIoU {report['miou']:.4f}" in text.stdout
 
 
 def test_eval_needs_a_voc_layout(tmp_path):
