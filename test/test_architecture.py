@@ -52,16 +52,21 @@ def modules(folder: str = '') -> list:
     return names
 
 
-def ros_loaded_by(names: list) -> list:
-    """Import ``names`` in a fresh interpreter; return the ROS modules that came with them."""
-    script = ('import importlib, json, sys\n'
-              f'for name in {names!r}:\n'
-              '    importlib.import_module(name)\n'
-              f'print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {ROS!r})))')
+def loaded_by(statement: str, prefixes: tuple) -> list:
+    """Run ``statement`` in a fresh interpreter; return the loaded modules under ``prefixes``."""
+    script = (f'import json, sys\n{statement}\n'
+              'print(json.dumps(sorted(m for m in sys.modules '
+              f'if m.split(".")[0] in {prefixes!r})))')
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
                             timeout=120, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.splitlines()[-1])
+
+
+def ros_loaded_by(names: list) -> list:
+    """Import ``names`` in a fresh interpreter; return the ROS modules that came with them."""
+    return loaded_by(f'import importlib\nfor name in {names!r}:\n'
+                     '    importlib.import_module(name)', ROS)
 
 
 @pytest.mark.parametrize('folder', ['engine', 'geometry', 'frame'])
@@ -96,16 +101,6 @@ def test_the_ros_side_is_where_the_tree_says():
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.node.segmentation_node'])
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.tools.lifecycle'])
 
-
-def loaded_by(statement: str, prefixes: tuple) -> list:
-    """Run ``statement`` in a fresh interpreter; return the loaded modules under ``prefixes``."""
-    script = (f'import json, sys\n{statement}\n'
-              'print(json.dumps(sorted(m for m in sys.modules '
-              f'if m.split(".")[0] in {prefixes!r})))')
-    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
-                            timeout=120, cwd=PACKAGE.parent)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.splitlines()[-1])
 
 
 def test_the_parameter_schema_and_launch_data_load_neither_numpy_nor_opencv():
