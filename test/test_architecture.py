@@ -102,7 +102,6 @@ def test_the_ros_side_is_where_the_tree_says():
     assert 'rclpy' in ros_loaded_by(['deeplab_ros.tools.lifecycle'])
 
 
-
 def test_the_parameter_schema_and_launch_data_load_neither_numpy_nor_opencv():
     assert loaded_by('import deeplab_ros.parameters, deeplab_ros.launch_args',
                      ('numpy', 'cv2')) == []
