@@ -140,3 +140,19 @@ def test_no_name_is_defined_twice(kind):
     places = _defined_where(kind)
     assert len(places) > 20  # the walk found the package
     assert {name: where for name, where in places.items() if len(where) > 1} == {}
+
+
+def test_modules_and_functions_stay_short():
+    # House limits: a module a reader takes in at once (400 lines), a function one screen (60).
+    long_modules, long_functions = [], []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        text = path.read_text(encoding='utf-8')
+        where = str(path.relative_to(PACKAGE.parent))
+        if len(text.splitlines()) > 400:
+            long_modules.append(f'{where}: {len(text.splitlines())} lines')
+        for node in ast.walk(ast.parse(text, str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > 60:
+                    long_functions.append(f'{where}:{node.lineno} {node.name}: {length} lines')
+    assert (long_modules, long_functions) == ([], [])
