@@ -16,8 +16,8 @@
 Core launch file: one ``segmentation_node`` (lifecycle) with its board configuration.
 
 ``deeplab.launch.py board:=<board>`` runs any board; each board launch file (``pc``, ``rpi``,
-``coral``, ``imx8mp``, ``imx93``) is this description with its board fixed and only that
-board's arguments. What differs between boards is data: the parameters in
+``coral``, ``imx8mp``, ``imx93``, ``gpu``, ``intel``) is this description with its board fixed
+and only that board's arguments. What differs between boards is data: the parameters in
 ``config/<board>.yaml``, and the board's launch arguments (``deeplab_ros.launch_args.BOARDS``),
 which that file uses as ``$(var name)`` (given as ``none``: put in empty, the option left
 out by the node). Every node parameter is also a launch argument
